@@ -1,0 +1,56 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { AppConfig } from '@tern/config';
+import { ApiKeysService, ApplicationsService, decodeCursor } from '@tern/core';
+import { Auth } from '../http/auth.guard';
+import { ListQueryDto } from '../http/list-query.dto';
+import { CreateApiKeyDto, CreateApplicationDto } from './create-application.dto';
+
+@ApiTags('applications')
+@ApiBearerAuth()
+@Auth('admin')
+@Controller('v1/applications')
+export class ApplicationsController {
+  constructor(
+    private readonly applications: ApplicationsService,
+    private readonly apiKeys: ApiKeysService,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** Admin: create an application; the response carries its first API key, shown once. */
+  @Post()
+  create(@Body() dto: CreateApplicationDto) {
+    return this.applications.create(dto.name);
+  }
+
+  @Get()
+  list(@Query() q: ListQueryDto) {
+    const limit = Math.min(q.limit ?? this.config.PAGE_SIZE_DEFAULT, this.config.PAGE_SIZE_MAX);
+    return this.applications.list(limit, decodeCursor(q.cursor));
+  }
+
+  @Get(':id')
+  get(@Param('id') id: string) {
+    return this.applications.get(id);
+  }
+
+  /** Admin: another API key for the application (shown once). */
+  @Post(':id/api-keys')
+  async createKey(@Param('id') id: string, @Body() dto: CreateApiKeyDto) {
+    await this.applications.get(id);
+    return this.apiKeys.create(id, 'application', dto.name ?? '');
+  }
+
+  @Get(':id/api-keys')
+  async listKeys(@Param('id') id: string) {
+    await this.applications.get(id);
+    return { data: await this.apiKeys.list(id) };
+  }
+
+  @Post(':id/api-keys/:keyId/revoke')
+  @HttpCode(200)
+  async revokeKey(@Param('id') id: string, @Param('keyId') keyId: string) {
+    await this.applications.get(id);
+    return { revoked: await this.apiKeys.revoke(keyId, id) };
+  }
+}

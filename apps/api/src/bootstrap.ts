@@ -1,0 +1,48 @@
+import { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { AppConfig } from '@tern/config';
+import { createLogger, PinoNestLogger } from '@tern/observability';
+import { randomUUID } from 'node:crypto';
+import pinoHttp from 'pino-http';
+import { ApiModule } from './api.module';
+import { createValidationPipe } from './http/validation.pipe';
+
+/** Builds the API application exactly as main.ts serves it (tests use this too). */
+export async function createApiApp(config: AppConfig): Promise<INestApplication> {
+  const logger = createLogger(config.LOG_LEVEL, 'tern-api');
+  const app = await NestFactory.create<NestExpressApplication>(ApiModule, {
+    bodyParser: false,
+    logger: new PinoNestLogger(logger),
+  });
+  app.set('trust proxy', false);
+  app.disable('x-powered-by');
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req, res) => {
+        const given = req.headers['x-request-id'];
+        const id = typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
+        res.setHeader('x-request-id', id);
+        return id;
+      },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+    }),
+  );
+  app.useBodyParser('json', { limit: config.MAX_REQUEST_BODY_BYTES, strict: true });
+  app.useGlobalPipes(createValidationPipe());
+  app.enableShutdownHooks();
+
+  const doc = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Tern')
+      .setDescription('Outbound webhook delivery: events in, signed POSTs out, every attempt on record.')
+      .setVersion(process.env.npm_package_version ?? '0.1.0')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, doc, { jsonDocumentUrl: 'openapi.json' });
+  return app;
+}

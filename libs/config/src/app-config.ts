@@ -1,0 +1,206 @@
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsNumber, IsString, Matches, Max, Min, MinLength } from 'class-validator';
+
+const toBool = ({ value }: { value: unknown }): unknown => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  return value;
+};
+
+/**
+ * Every environment variable Tern reads, with its default. Validated once at boot by `loadConfig()`;
+ * README.md lists the same names (test/readme.e2e-spec.ts keeps the two in step).
+ */
+export class AppConfig {
+  // ---- processes -------------------------------------------------------------------------------------------
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV = 'development';
+
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  @IsString()
+  @MinLength(1)
+  HOST = '127.0.0.1';
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL = 'info';
+
+  // ---- storage ---------------------------------------------------------------------------------------------
+  @Matches(/^postgres(ql)?:\/\//, { message: 'must be a postgresql:// URL' })
+  DATABASE_URL = 'postgresql://postgres@127.0.0.1:5432/tern';
+
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  DATABASE_POOL_SIZE = 10;
+
+  @Matches(/^rediss?:\/\//, { message: 'must be a redis:// URL' })
+  REDIS_URL = 'redis://127.0.0.1:6379';
+
+  /** Prefix of every BullMQ key in Redis (lets several Tern installs or test runs share one Redis). */
+  @Matches(/^[A-Za-z0-9_-]{1,64}$/, { message: 'must be 1-64 letters, digits, _ or -' })
+  QUEUE_PREFIX = 'tern';
+
+  @Transform(toBool)
+  @IsBoolean()
+  MIGRATE_ON_START = true;
+
+  // ---- auth and secrets ------------------------------------------------------------------------------------
+  @IsString()
+  @MinLength(16, { message: 'must be at least 16 characters' })
+  ADMIN_API_KEY = '';
+
+  /** base64 of 32 bytes: the AES-256-GCM master key that encrypts endpoint secrets at rest. */
+  @Matches(/^[A-Za-z0-9+/]{43}=$/, {
+    message: 'must be base64 of exactly 32 bytes (openssl rand -base64 32)',
+  })
+  SECRETS_ENCRYPTION_KEY = '';
+
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  SECRETS_ENCRYPTION_KEY_VERSION = 1;
+
+  /** Older master keys still needed to decrypt, as "version:base64key" pairs separated by commas. */
+  @Matches(/^$|^(\d+:[A-Za-z0-9+/]{43}=)(,\d+:[A-Za-z0-9+/]{43}=)*$/, {
+    message: 'must be empty or "version:base64key" pairs separated by commas',
+  })
+  SECRETS_ENCRYPTION_PREVIOUS_KEYS = '';
+
+  /** How long a rotated-out secret keeps signing next to the new one. */
+  @IsInt()
+  @Min(0)
+  @Max(30 * 86400)
+  SECRET_ROTATION_OVERLAP_SECONDS = 86400;
+
+  // ---- ingestion limits ------------------------------------------------------------------------------------
+  @IsInt()
+  @Min(1)
+  @Max(30 * 86400)
+  IDEMPOTENCY_WINDOW_SECONDS = 86400;
+
+  /** Largest event payload (serialised JSON) accepted; above it the request gets 413. */
+  @IsInt()
+  @Min(1024)
+  @Max(16 * 1024 * 1024)
+  MAX_PAYLOAD_BYTES = 256 * 1024;
+
+  @IsInt()
+  @Min(1)
+  @Max(5000)
+  MAX_BATCH_SIZE = 500;
+
+  /** Largest HTTP request body (a batch of events); above it the request gets 413. */
+  @IsInt()
+  @Min(64 * 1024)
+  @Max(512 * 1024 * 1024)
+  MAX_REQUEST_BODY_BYTES = 16 * 1024 * 1024;
+
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  PAGE_SIZE_DEFAULT = 50;
+
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  PAGE_SIZE_MAX = 200;
+
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  MAX_ENDPOINT_HEADERS = 20;
+
+  // ---- delivery --------------------------------------------------------------------------------------------
+  @IsInt()
+  @Min(100)
+  @Max(60_000)
+  DELIVERY_CONNECT_TIMEOUT_MS = 5000;
+
+  /** One total deadline per attempt: connect, send, headers and body. */
+  @IsInt()
+  @Min(100)
+  @Max(300_000)
+  DELIVERY_ATTEMPT_TIMEOUT_MS = 15_000;
+
+  /** How much of a response body is kept in the attempt log; the rest is discarded unread. */
+  @IsInt()
+  @Min(0)
+  @Max(1024 * 1024)
+  DELIVERY_RESPONSE_BODY_MAX_BYTES = 4096;
+
+  /** No attempt starts later than this after the event was accepted. */
+  @IsInt()
+  @Min(1)
+  @Max(30 * 86400)
+  DELIVERY_DEADLINE_SECONDS = 86400;
+
+  /** First retry delay; each next one doubles, with jitter, up to RETRY_MAX_DELAY_MS. */
+  @IsInt()
+  @Min(1)
+  @Max(86_400_000)
+  RETRY_BASE_DELAY_MS = 5000;
+
+  @IsInt()
+  @Min(1)
+  @Max(86_400_000)
+  RETRY_MAX_DELAY_MS = 2 * 3600 * 1000;
+
+  /** Jitter as a fraction of each delay (0.2 = ±20 %). */
+  @IsNumber()
+  @Min(0)
+  @Max(1)
+  RETRY_JITTER = 0.2;
+
+  /** CIDRs deliveries may reach although they are not public unicast (e.g. "127.0.0.0/8,::1/128" for local dev). */
+  @Matches(/^[0-9A-Fa-f:.,/ ]*$/, { message: 'must be a comma-separated list of CIDRs' })
+  SSRF_ALLOW_CIDRS = '';
+
+  @IsInt()
+  @Min(1)
+  @Max(5000)
+  WORKER_CONCURRENCY = 200;
+
+  /** Most requests one worker process has in flight to a single endpoint. */
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  ENDPOINT_MAX_IN_FLIGHT = 20;
+
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  RELAY_BATCH_SIZE = 500;
+
+  @IsInt()
+  @Min(10)
+  @Max(600_000)
+  RELAY_POLL_INTERVAL_MS = 1000;
+
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  RECONCILER_INTERVAL_MS = 30_000;
+
+  /** A pending delivery due this long ago without a live job is re-enqueued by the reconciler. */
+  @IsInt()
+  @Min(0)
+  @Max(3_600_000)
+  RECONCILER_GRACE_MS = 60_000;
+
+  @IsInt()
+  @Min(0)
+  @Max(3_600_000)
+  ENDPOINT_CACHE_TTL_MS = 30_000;
+
+  /** On SIGTERM, how long in-flight attempts may take before the process exits anyway. */
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  SHUTDOWN_GRACE_MS = 20_000;
+}

@@ -1,0 +1,85 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '@tern/config';
+import { newId } from '../common/ids';
+import { Principal } from '../common/principal';
+import {
+  constantTimeEqual,
+  formatApiKeyToken,
+  hashApiKeySecret,
+  makeApiKeySecret,
+  parseApiKeyToken,
+} from './api-key-token';
+import { ApiKeyRecord, ApiKeysRepository } from './api-keys.repository';
+
+export interface ApiKeyView {
+  id: string;
+  applicationId: string | null;
+  role: 'application' | 'support';
+  name: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+export interface CreatedApiKey extends ApiKeyView {
+  /** The full key. Shown once, never stored. */
+  key: string;
+}
+
+@Injectable()
+export class ApiKeysService {
+  constructor(
+    private readonly repo: ApiKeysRepository,
+    private readonly config: AppConfig,
+  ) {}
+
+  async create(
+    applicationId: string | null,
+    role: 'application' | 'support',
+    name = '',
+  ): Promise<CreatedApiKey> {
+    const id = newId('key');
+    const secret = makeApiKeySecret();
+    const row = await this.repo.create({
+      id,
+      applicationId,
+      role,
+      name,
+      secretHash: hashApiKeySecret(secret),
+    });
+    return { ...toView(row), key: formatApiKeyToken(id, secret) };
+  }
+
+  async list(applicationId: string): Promise<ApiKeyView[]> {
+    return (await this.repo.listForApplication(applicationId)).map(toView);
+  }
+
+  revoke(id: string, applicationId: string | null): Promise<boolean> {
+    return this.repo.revoke(id, applicationId);
+  }
+
+  /** Resolves a bearer token to a principal, or null. Every comparison is constant-time. */
+  async authenticate(token: string): Promise<Principal | null> {
+    if (constantTimeEqual(token, this.config.ADMIN_API_KEY)) return { kind: 'admin' };
+    const parsed = parseApiKeyToken(token);
+    if (!parsed) return null;
+    const row = await this.repo.findActive(parsed.keyId);
+    const hash = hashApiKeySecret(parsed.secret);
+    // Compare even when no row was found, so timing does not tell whether a key id exists.
+    const ok = constantTimeEqual(hash, row?.secretHash ?? '0'.repeat(64));
+    if (!row || !ok) return null;
+    if (row.role === 'support') return { kind: 'support', keyId: row.id };
+    if (!row.applicationId) return null;
+    return { kind: 'application', applicationId: row.applicationId, keyId: row.id };
+  }
+}
+
+function toView(r: ApiKeyRecord): ApiKeyView {
+  return {
+    id: r.id,
+    applicationId: r.applicationId,
+    role: r.role,
+    name: r.name,
+    createdAt: r.createdAt.toISOString(),
+    revokedAt: r.revokedAt?.toISOString() ?? null,
+  };
+}

@@ -1,0 +1,38 @@
+import { Injectable } from '@nestjs/common';
+import { PrismaService } from '@tern/database';
+import { PageCursor } from '../common/pagination';
+
+export interface ApplicationRecord {
+  id: string;
+  name: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+@Injectable()
+export class ApplicationsRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  create(data: { id: string; name: string }): Promise<ApplicationRecord> {
+    return this.prisma.application.create({ data });
+  }
+
+  findById(id: string): Promise<ApplicationRecord | null> {
+    return this.prisma.application.findUnique({ where: { id } });
+  }
+
+  list(limit: number, after?: PageCursor): Promise<ApplicationRecord[]> {
+    return this.prisma.application.findMany({
+      where: after
+        ? {
+            OR: [
+              { createdAt: { lt: after.createdAt } },
+              { createdAt: after.createdAt, id: { lt: after.id } },
+            ],
+          }
+        : {},
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: limit + 1,
+    });
+  }
+}

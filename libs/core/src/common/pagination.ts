@@ -1,0 +1,39 @@
+import { InvalidInputError } from './errors';
+
+/** Keyset pagination, newest first: the cursor is the last item's (createdAt, id), opaque to clients. */
+export interface PageCursor {
+  createdAt: Date;
+  id: string;
+}
+
+export interface Page<T> {
+  data: T[];
+  /** Pass as `cursor` to get the next (older) page; null on the last page. */
+  nextCursor: string | null;
+}
+
+export function encodeCursor(c: PageCursor): string {
+  return Buffer.from(`${c.createdAt.toISOString()}|${c.id}`, 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string | undefined, field = 'cursor'): PageCursor | undefined {
+  if (cursor === undefined || cursor === '') return undefined;
+  const [ts, id, extra] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const createdAt = new Date(ts ?? '');
+  if (!id || extra !== undefined || Number.isNaN(createdAt.getTime()) || !/^[a-z]+_[0-9a-f]{28}$/.test(id)) {
+    throw new InvalidInputError([{ field, reason: 'is not a cursor returned by this API' }], 400);
+  }
+  return { createdAt, id };
+}
+
+/** Builds a page from `limit + 1` rows fetched newest first. */
+export function toPage<R extends { createdAt: Date; id: string }, T>(
+  rows: R[],
+  limit: number,
+  map: (r: R) => T,
+): Page<T> {
+  const more = rows.length > limit;
+  const items = more ? rows.slice(0, limit) : rows;
+  const last = items[items.length - 1];
+  return { data: items.map(map), nextCursor: more && last ? encodeCursor(last) : null };
+}

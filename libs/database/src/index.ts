@@ -1,0 +1,5 @@
+export * from './prisma.service';
+export * from './database.module';
+export * from './migrator';
+export * from './dependency-check';
+export { Prisma } from './generated/prisma/client';
