@@ -1,15 +1,7 @@
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
 import { ConfigError, loadConfig } from '@tern/config';
-import {
-  checkPostgres,
-  checkRedis,
-  DependencyUnavailableError,
-  ensureDatabase,
-  migrate,
-} from '@tern/database';
-import { createLogger, PinoNestLogger } from '@tern/observability';
-import { WorkerModule } from './worker.module';
+import { checkPostgres, checkRedis, DependencyUnavailableError, ensureDatabase, migrate } from '@tern/database';
+import { createWorkerApp } from './bootstrap';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -19,11 +11,30 @@ async function main(): Promise<void> {
     await ensureDatabase(config.DATABASE_URL);
     await migrate(config.DATABASE_URL);
   }
-  const app = await NestFactory.createApplicationContext(WorkerModule, {
-    logger: new PinoNestLogger(createLogger(config.LOG_LEVEL, 'tern-worker')),
-  });
-  app.enableShutdownHooks();
-  await app.init();
+  const app = await createWorkerApp(config);
+  console.log(`tern worker running (concurrency ${config.WORKER_CONCURRENCY}, pid ${process.pid})`);
+
+  // SIGTERM/SIGINT: stop claiming, let in-flight attempts finish; after SHUTDOWN_GRACE_MS exit anyway — the
+  // unfinished jobs' locks lapse and another worker takes them (the attempt is logged as interrupted).
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`tern worker: ${signal}, draining (at most ${config.SHUTDOWN_GRACE_MS} ms)`);
+    setTimeout(() => {
+      console.log('tern worker: grace period over, exiting with attempts still in flight');
+      process.exit(0);
+    }, config.SHUTDOWN_GRACE_MS).unref();
+    app
+      .close()
+      .then(() => process.exit(0))
+      .catch((err: Error) => {
+        console.error(`tern worker: shutdown error: ${err.message}`);
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
 }
 
 main().catch((err: unknown) => {

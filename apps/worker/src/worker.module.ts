@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@tern/config';
-import { CoreModule } from '@tern/core';
+import { DeliveryModule } from '@tern/core';
 import { DatabaseModule } from '@tern/database';
+import { DeliveryProcessor } from './delivery/delivery.processor';
 
-@Module({ imports: [ConfigModule, DatabaseModule, CoreModule] })
+@Module({ imports: [ConfigModule, DatabaseModule, DeliveryModule], providers: [DeliveryProcessor] })
 export class WorkerModule {}

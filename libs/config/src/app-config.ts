@@ -116,6 +116,12 @@ export class AppConfig {
   @Max(100)
   MAX_ENDPOINT_HEADERS = 20;
 
+  /** Largest total size (names + values, UTF-8 bytes) of an endpoint's custom headers. */
+  @IsInt()
+  @Min(256)
+  @Max(64 * 1024)
+  MAX_ENDPOINT_HEADERS_BYTES = 4096;
+
   // ---- delivery --------------------------------------------------------------------------------------------
   @IsInt()
   @Min(100)
@@ -171,6 +177,18 @@ export class AppConfig {
   @Min(1)
   @Max(1000)
   ENDPOINT_MAX_IN_FLIGHT = 20;
+
+  /** BullMQ job lock: a job whose worker stops renewing it (crash, kill) is taken back after about this long. */
+  @IsInt()
+  @Min(1000)
+  @Max(600_000)
+  JOB_LOCK_DURATION_MS = 30_000;
+
+  /** How often each worker looks for stalled jobs (locks that expired). */
+  @IsInt()
+  @Min(500)
+  @Max(600_000)
+  JOB_STALLED_INTERVAL_MS = 30_000;
 
   @IsInt()
   @Min(1)

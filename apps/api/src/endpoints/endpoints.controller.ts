@@ -1,0 +1,90 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
+import { AppConfig } from '@tern/config';
+import { decodeCursor, EndpointSecretsService, EndpointsService, Principal } from '@tern/core';
+import { applicationIdOf, Auth, CurrentPrincipal } from '../http/auth.guard';
+import { ListQueryDto } from '../http/list-query.dto';
+import { CreateEndpointDto } from './create-endpoint.dto';
+import { RotateSecretDto } from './rotate-secret.dto';
+import { UpdateEndpointDto } from './update-endpoint.dto';
+
+/** Endpoints of the calling application, and their signing secrets. Request bodies are never logged. */
+@ApiTags('endpoints')
+@ApiBearerAuth()
+@Auth('application')
+@ApiNotFoundResponse({ description: 'No such endpoint in this application (or it was deleted).' })
+@Controller('v1/endpoints')
+export class EndpointsController {
+  constructor(
+    private readonly endpoints: EndpointsService,
+    private readonly secrets: EndpointSecretsService,
+    private readonly config: AppConfig,
+  ) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Create an endpoint; the response carries its signing secret.' })
+  @ApiCreatedResponse({ description: 'The endpoint, with `secret`.' })
+  @ApiUnprocessableEntityResponse({ description: 'Invalid fields, named in `fields[]`.' })
+  create(@CurrentPrincipal() p: Principal, @Body() dto: CreateEndpointDto) {
+    return this.endpoints.create(applicationIdOf(p), dto);
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List endpoints, newest first.' })
+  @ApiOkResponse({ description: '`{ data, nextCursor }`' })
+  list(@CurrentPrincipal() p: Principal, @Query() q: ListQueryDto) {
+    const limit = Math.min(q.limit ?? this.config.PAGE_SIZE_DEFAULT, this.config.PAGE_SIZE_MAX);
+    return this.endpoints.list(applicationIdOf(p), limit, decodeCursor(q.cursor));
+  }
+
+  @Get(':id')
+  get(@CurrentPrincipal() p: Principal, @Param('id') id: string) {
+    return this.endpoints.get(applicationIdOf(p), id);
+  }
+
+  @Patch(':id')
+  @ApiOperation({
+    summary:
+      'Change some fields. Disabling fails the pending deliveries; re-enabling affects new events only.',
+  })
+  @ApiUnprocessableEntityResponse({ description: 'Invalid fields, named in `fields[]`.' })
+  update(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Body() dto: UpdateEndpointDto) {
+    return this.endpoints.update(applicationIdOf(p), id, dto);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Delete an endpoint; its pending deliveries fail.' })
+  @ApiNoContentResponse()
+  async remove(@CurrentPrincipal() p: Principal, @Param('id') id: string): Promise<void> {
+    await this.endpoints.delete(applicationIdOf(p), id);
+  }
+
+  @Get(':id/secret')
+  @ApiOperation({ summary: 'The current signing secret.' })
+  @ApiOkResponse({ description: '`{ secret, createdAt }`' })
+  getSecret(@CurrentPrincipal() p: Principal, @Param('id') id: string) {
+    return this.secrets.get(applicationIdOf(p), id);
+  }
+
+  @Post(':id/secret/rotate')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      'Replace the signing secret. The previous one keeps signing for SECRET_ROTATION_OVERLAP_SECONDS.',
+  })
+  @ApiOkResponse({ description: 'The new current secret: `{ secret, createdAt }`' })
+  @ApiUnprocessableEntityResponse({ description: 'The given secret is not a valid "whsec_" secret.' })
+  rotateSecret(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Body() dto: RotateSecretDto) {
+    return this.secrets.rotate(applicationIdOf(p), id, dto.secret);
+  }
+}

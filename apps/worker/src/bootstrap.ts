@@ -1,0 +1,14 @@
+import { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { AppConfig } from '@tern/config';
+import { createLogger, PinoNestLogger } from '@tern/observability';
+import { WorkerModule } from './worker.module';
+
+/** Builds the worker exactly as main.ts runs it (tests use this too). */
+export async function createWorkerApp(config: AppConfig): Promise<INestApplicationContext> {
+  const app = await NestFactory.createApplicationContext(WorkerModule, {
+    logger: new PinoNestLogger(createLogger(config.LOG_LEVEL, 'tern-worker')),
+  });
+  await app.init();
+  return app;
+}

@@ -1,0 +1,41 @@
+import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { OnApplicationBootstrap } from '@nestjs/common';
+import { AppConfig } from '@tern/config';
+import { DELIVERY_QUEUE, DeliveryJobData, DeliveryService } from '@tern/core';
+import { DelayedError, Job } from 'bullmq';
+
+/**
+ * Unpacks a delivery job and runs one attempt. A retry or a throttled endpoint moves the same job (same id) to
+ * delayed; real faults are thrown so BullMQ retries the job.
+ */
+@Processor(DELIVERY_QUEUE, { autorun: false })
+export class DeliveryProcessor extends WorkerHost implements OnApplicationBootstrap {
+  constructor(
+    private readonly delivery: DeliveryService,
+    private readonly config: AppConfig,
+  ) {
+    super();
+  }
+
+  onApplicationBootstrap(): void {
+    this.worker.concurrency = this.config.WORKER_CONCURRENCY;
+    Object.assign(this.worker.opts, {
+      lockDuration: this.config.JOB_LOCK_DURATION_MS,
+      stalledInterval: this.config.JOB_STALLED_INTERVAL_MS,
+      maxStalledCount: 10,
+    });
+    this.worker.run().catch((err: Error) => {
+      // The worker loop only ends on close; an error here is fatal for this process.
+      console.error(`delivery worker stopped: ${err.message}`);
+      process.exitCode = 1;
+    });
+  }
+
+  async process(job: Job<DeliveryJobData>, token?: string): Promise<string> {
+    const result = await this.delivery.attempt(job.data);
+    if (result.kind === 'done') return result.outcome;
+    const at = result.kind === 'retry' ? result.at.getTime() : Date.now() + result.delayMs;
+    await job.moveToDelayed(at, token);
+    throw new DelayedError();
+  }
+}

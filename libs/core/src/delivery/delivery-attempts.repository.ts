@@ -1,0 +1,226 @@
+import { Injectable } from '@nestjs/common';
+import { PrismaService } from '@tern/database';
+
+/** A delivery claimed for one attempt: everything needed to build the request. */
+export interface ClaimedDelivery {
+  deliveryId: string;
+  applicationId: string;
+  endpointId: string;
+  eventId: string;
+  eventType: string;
+  eventCreatedAt: Date;
+  /** The event payload as JSON text, inserted verbatim into the request body. */
+  payloadJson: string;
+  /** Number of the attempt this claim starts (1-based). */
+  attemptNumber: number;
+  deadlineAt: Date;
+  /** The previous attempt was started and never recorded (worker killed): it has been logged as interrupted. */
+  previousInterrupted: boolean;
+}
+
+export type AttemptOutcome = 'succeeded' | 'retrying' | 'failed';
+
+export interface AttemptRecord {
+  deliveryId: string;
+  applicationId: string;
+  endpointId: string;
+  eventId: string;
+  number: number;
+  startedAt: Date;
+  durationMs: number;
+  url: string;
+  requestHeaders: Record<string, string>;
+  responseStatus: number | null;
+  responseHeaders: Record<string, string> | null;
+  responseBody: string | null;
+  errorClass: string | null;
+  errorMessage: string | null;
+  outcome: AttemptOutcome;
+  /** When the next attempt is due (outcome retrying), else null. */
+  nextAttemptAt: Date | null;
+  /** Summary kept on the delivery: error class or "HTTP <status>" or null on success. */
+  lastError: string | null;
+}
+
+interface ClaimRow {
+  id: string;
+  application_id: string;
+  endpoint_id: string;
+  event_id: string;
+  attempt_count: number;
+  deadline_at: Date;
+  interrupted: boolean;
+  event_type: string;
+  event_created_at: Date;
+  payload: string;
+}
+
+const INTERRUPTED_MESSAGE = 'the worker stopped during this attempt (crash or kill); whether the receiver got it is unknown';
+
+/**
+ * The write path of the delivery engine. Claims and results are taken in batches (see DeliveryService): one
+ * statement claims many deliveries, one statement records many attempts.
+ */
+@Injectable()
+export class DeliveryAttemptsRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /**
+   * Marks each still-pending, not-past-deadline delivery as having an attempt in flight, numbers that attempt, and
+   * logs the previous attempt as `interrupted` if one was in flight and never recorded. Past-deadline pending
+   * deliveries are failed (`deadline_exceeded`). Returns a claim per id, or null for ids with nothing to attempt.
+   */
+  async claim(ids: string[]): Promise<(ClaimedDelivery | null)[]> {
+    const rows = await this.prisma.$queryRawUnsafe<ClaimRow[]>(
+      `WITH expired AS (
+         UPDATE deliveries SET status = 'failed', last_error = 'deadline_exceeded', next_attempt_at = NULL,
+                in_flight_since = NULL, completed_at = now(), updated_at = now()
+         WHERE id = ANY($1::text[]) AND status = 'pending' AND deadline_at <= now()
+         RETURNING id
+       ), prev AS (
+         SELECT id, in_flight_since FROM deliveries
+         WHERE id = ANY($1::text[]) AND status = 'pending' AND deadline_at > now()
+         ORDER BY id FOR UPDATE
+       ), upd AS (
+         UPDATE deliveries d SET in_flight_since = now(), attempt_count = d.attempt_count + 1, updated_at = now()
+         FROM prev WHERE d.id = prev.id
+         RETURNING d.id, d.application_id, d.endpoint_id, d.event_id, d.attempt_count, d.deadline_at,
+                   prev.in_flight_since AS interrupted_since
+       ), interrupted AS (
+         INSERT INTO attempts (id, delivery_id, application_id, endpoint_id, event_id, number, started_at, url,
+                               error_class, error_message, outcome)
+         SELECT tern_id('att'), upd.id, upd.application_id, upd.endpoint_id, upd.event_id, upd.attempt_count - 1,
+                upd.interrupted_since, ep.url, 'interrupted', $2, 'interrupted'
+         FROM upd JOIN endpoints ep ON ep.id = upd.endpoint_id
+         WHERE upd.interrupted_since IS NOT NULL
+       )
+       SELECT upd.id, upd.application_id, upd.endpoint_id, upd.event_id, upd.attempt_count, upd.deadline_at,
+              upd.interrupted_since IS NOT NULL AS interrupted, e.event_type, e.created_at AS event_created_at,
+              e.payload::text AS payload
+       FROM upd JOIN events e ON e.id = upd.event_id`,
+      ids,
+      INTERRUPTED_MESSAGE,
+    );
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => {
+      const r = byId.get(id);
+      if (!r) return null;
+      return {
+        deliveryId: r.id,
+        applicationId: r.application_id,
+        endpointId: r.endpoint_id,
+        eventId: r.event_id,
+        eventType: r.event_type,
+        eventCreatedAt: r.event_created_at,
+        payloadJson: r.payload,
+        attemptNumber: r.attempt_count,
+        deadlineAt: r.deadline_at,
+        previousInterrupted: r.interrupted,
+      };
+    });
+  }
+
+  /**
+   * Records attempts and moves their deliveries on, in one statement. A delivery is only updated if the attempt
+   * is still its latest (guards against a stale worker overwriting a newer attempt). Returns, per record, whether
+   * the delivery was updated.
+   */
+  async record(records: AttemptRecord[]): Promise<boolean[]> {
+    const json = JSON.stringify(
+      records.map((r) => ({
+        delivery_id: r.deliveryId,
+        application_id: r.applicationId,
+        endpoint_id: r.endpointId,
+        event_id: r.eventId,
+        number: r.number,
+        started_at: r.startedAt.toISOString(),
+        duration_ms: r.durationMs,
+        url: r.url,
+        request_headers: r.requestHeaders,
+        response_status: r.responseStatus,
+        response_headers: r.responseHeaders,
+        response_body: r.responseBody === null ? null : stripNul(r.responseBody),
+        error_class: r.errorClass,
+        error_message: r.errorMessage === null ? null : stripNul(r.errorMessage),
+        outcome: r.outcome,
+        next_attempt_at: r.nextAttemptAt?.toISOString() ?? null,
+        last_error: r.lastError,
+      })),
+    );
+    const rows = await this.prisma.$queryRawUnsafe<{ id: string }[]>(
+      `WITH v AS (
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(
+           delivery_id text, application_id text, endpoint_id text, event_id text, number int,
+           started_at timestamptz, duration_ms int, url text, request_headers jsonb, response_status int,
+           response_headers jsonb, response_body text, error_class text, error_message text, outcome text,
+           next_attempt_at timestamptz, last_error text)
+       ), ins AS (
+         INSERT INTO attempts (id, delivery_id, application_id, endpoint_id, event_id, number, started_at,
+                               duration_ms, url, request_headers, response_status, response_headers,
+                               response_body, error_class, error_message, outcome)
+         SELECT tern_id('att'), delivery_id, application_id, endpoint_id, event_id, number, started_at,
+                duration_ms, url, request_headers, response_status, response_headers, response_body,
+                error_class, error_message, outcome::attempt_outcome
+         FROM v
+       )
+       UPDATE deliveries d SET
+         status = (CASE v.outcome WHEN 'retrying' THEN 'pending' ELSE v.outcome END)::delivery_status,
+         in_flight_since = NULL,
+         next_attempt_at = v.next_attempt_at,
+         last_status_code = v.response_status,
+         last_error = v.last_error,
+         completed_at = CASE WHEN v.outcome = 'retrying' THEN NULL ELSE now() END,
+         updated_at = now()
+       FROM v
+       WHERE d.id = v.delivery_id AND d.attempt_count = v.number AND d.status = 'pending'
+       RETURNING d.id`,
+      json,
+    );
+    const updated = new Set(rows.map((r) => r.id));
+    return records.map((r) => updated.has(r.deliveryId));
+  }
+
+  /** Fails a pending delivery without an attempt (endpoint gone or disabled before it was tried). */
+  async failWithoutAttempt(deliveryId: string, reason: string): Promise<void> {
+    await this.prisma.$executeRawUnsafe(
+      `UPDATE deliveries SET status = 'failed', last_error = $2, next_attempt_at = NULL, in_flight_since = NULL,
+              completed_at = now(), updated_at = now()
+       WHERE id = $1 AND status = 'pending'`,
+      deliveryId,
+      reason,
+    );
+  }
+
+  /** Pending deliveries due for a while (their job was lost) — the reconciler re-enqueues them. */
+  async findStranded(olderThan: Date, inFlightBefore: Date, limit: number): Promise<{ deliveryId: string; endpointId: string }[]> {
+    const rows = await this.prisma.$queryRawUnsafe<{ id: string; endpoint_id: string }[]>(
+      `SELECT id, endpoint_id FROM deliveries
+       WHERE status = 'pending' AND next_attempt_at <= $1
+         AND (in_flight_since IS NULL OR in_flight_since < $2)
+       ORDER BY next_attempt_at LIMIT $3`,
+      olderThan,
+      inFlightBefore,
+      limit,
+    );
+    return rows.map((r) => ({ deliveryId: r.id, endpointId: r.endpoint_id }));
+  }
+
+  /** Fails pending deliveries past their deadline that no attempt is working on. Returns how many. */
+  async failPastDeadline(inFlightBefore: Date, limit: number): Promise<number> {
+    return this.prisma.$executeRawUnsafe(
+      `UPDATE deliveries SET status = 'failed', last_error = 'deadline_exceeded', next_attempt_at = NULL,
+              in_flight_since = NULL, completed_at = now(), updated_at = now()
+       WHERE id IN (SELECT id FROM deliveries
+                    WHERE status = 'pending' AND deadline_at <= now()
+                      AND (in_flight_since IS NULL OR in_flight_since < $1)
+                    LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      inFlightBefore,
+      limit,
+    );
+  }
+}
+
+/** Postgres text can't hold NUL bytes; a receiver's response body might. */
+function stripNul(s: string): string {
+  return s.includes('\u0000') ? s.replace(/\u0000/g, '\uFFFD') : s;
+}

@@ -1,0 +1,205 @@
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { AppConfig } from '@tern/config';
+import { WebhookSender } from '@tern/delivery-http';
+import { AddressPolicy, classifyAttempt, nextAttemptAt, RetryPolicy, signatureHeader } from '@tern/delivery-rules';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { MicroBatcher } from '../common/micro-batcher';
+import { EndpointsService } from '../endpoints/endpoints.service';
+import { DeliveryJobData } from '../queue/queue.constants';
+import { RedisService } from '../redis/redis.service';
+import { TERN_VERSION } from '../version';
+import { AttemptRecord, ClaimedDelivery, DeliveryAttemptsRepository } from './delivery-attempts.repository';
+import { EndpointConfigCache } from './endpoint-config-cache';
+
+/** What the processor does with the job after an attempt. */
+export type AttemptResult =
+  | { kind: 'done'; outcome: 'succeeded' | 'failed' | 'skipped' }
+  | { kind: 'retry'; at: Date }
+  | { kind: 'throttled'; delayMs: number };
+
+/** Claims and results are batched: at most this many per statement, and at most this long a wait. */
+export const CLAIM_BATCH = { maxSize: 200, maxWaitMs: 2 };
+export const RECORD_BATCH = { maxSize: 200, maxWaitMs: 2 };
+/** A job for an endpoint at its in-flight cap is put back for about this long. */
+export const THROTTLE_DELAY_MS = 1000;
+
+/**
+ * One attempt of one delivery: claim it, build and sign the request, send it, classify the outcome, record the
+ * attempt and schedule what comes next. The rules themselves live in @tern/delivery-rules.
+ */
+@Injectable()
+export class DeliveryService implements OnModuleDestroy {
+  private readonly logger = new Logger(DeliveryService.name);
+  private readonly sender: WebhookSender;
+  private readonly policy: RetryPolicy;
+  private readonly inFlight = new Map<string, number>();
+  private readonly limiters = new Map<number, RateLimiterRedis>();
+  private readonly claims: MicroBatcher<string, ClaimedDelivery | null>;
+  private readonly results: MicroBatcher<AttemptRecord, boolean>;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly repo: DeliveryAttemptsRepository,
+    private readonly cache: EndpointConfigCache,
+    private readonly endpoints: EndpointsService,
+    private readonly redis: RedisService,
+  ) {
+    this.sender = new WebhookSender({
+      connectTimeoutMs: config.DELIVERY_CONNECT_TIMEOUT_MS,
+      attemptTimeoutMs: config.DELIVERY_ATTEMPT_TIMEOUT_MS,
+      maxResponseBodyBytes: config.DELIVERY_RESPONSE_BODY_MAX_BYTES,
+      policy: AddressPolicy.fromCsv(config.SSRF_ALLOW_CIDRS),
+      userAgent: `Tern/${TERN_VERSION}`,
+    });
+    this.policy = {
+      baseDelayMs: config.RETRY_BASE_DELAY_MS,
+      maxDelayMs: config.RETRY_MAX_DELAY_MS,
+      jitter: config.RETRY_JITTER,
+    };
+    this.claims = new MicroBatcher((ids) => this.repo.claim(ids), CLAIM_BATCH.maxSize, CLAIM_BATCH.maxWaitMs);
+    this.results = new MicroBatcher((rs) => this.repo.record(rs), RECORD_BATCH.maxSize, RECORD_BATCH.maxWaitMs);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.claims.drain();
+    await this.results.drain();
+    await this.sender.close();
+  }
+
+  /** Requests in flight from this process, per endpoint (for metrics and tests). */
+  inFlightFor(endpointId: string): number {
+    return this.inFlight.get(endpointId) ?? 0;
+  }
+
+  async attempt(job: DeliveryJobData): Promise<AttemptResult> {
+    const endpoint = await this.cache.get(job.endpointId);
+    if (!endpoint || endpoint.config.deleted || endpoint.config.disabled) {
+      const reason = !endpoint || endpoint.config.deleted ? 'endpoint_deleted' : 'endpoint_disabled';
+      await this.repo.failWithoutAttempt(job.deliveryId, reason);
+      return { kind: 'done', outcome: 'skipped' };
+    }
+    const busy = this.inFlight.get(job.endpointId) ?? 0;
+    if (busy >= this.config.ENDPOINT_MAX_IN_FLIGHT) {
+      return { kind: 'throttled', delayMs: Math.round(THROTTLE_DELAY_MS * (0.5 + Math.random())) };
+    }
+    const limit = endpoint.config.rateLimitPerSecond;
+    if (limit) {
+      const wait = await this.rateLimitWait(job.endpointId, limit);
+      if (wait > 0) return { kind: 'throttled', delayMs: wait };
+    }
+    this.inFlight.set(job.endpointId, busy + 1);
+    try {
+      const claim = await this.claims.add(job.deliveryId);
+      if (!claim) return { kind: 'done', outcome: 'skipped' };
+      return await this.send(claim, endpoint.config.url, endpoint.config.headers, endpoint.secrets);
+    } finally {
+      const n = (this.inFlight.get(job.endpointId) ?? 1) - 1;
+      if (n <= 0) this.inFlight.delete(job.endpointId);
+      else this.inFlight.set(job.endpointId, n);
+    }
+  }
+
+  private async send(
+    claim: ClaimedDelivery,
+    url: string,
+    customHeaders: Record<string, string>,
+    secrets: string[],
+  ): Promise<AttemptResult> {
+    const startedAt = new Date();
+    const body = buildBody(claim);
+    const timestamp = Math.floor(startedAt.getTime() / 1000);
+    const signature = signatureHeader(secrets, claim.eventId, timestamp, body);
+    const headers: Record<string, string> = {
+      ...customHeaders,
+      'content-type': 'application/json',
+      'webhook-id': claim.eventId,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': signature,
+    };
+    const result = await this.sender.send({ url, headers, body });
+    const now = new Date();
+    const verdict = classifyAttempt({
+      statusCode: result.statusCode,
+      errorClass: result.errorClass,
+      retryAfter: result.responseHeaders?.['retry-after'] ?? null,
+      now,
+    });
+    let next: Date | null = null;
+    let outcome: AttemptRecord['outcome'] = verdict.outcome === 'retry' ? 'retrying' : verdict.outcome;
+    let lastError: string | null = null;
+    if (verdict.outcome === 'retry') {
+      next = nextAttemptAt(this.policy, claim.attemptNumber, now, claim.deadlineAt, verdict.retryAfterMs);
+      if (!next) outcome = 'failed';
+    }
+    if (outcome !== 'succeeded') {
+      lastError = result.errorClass ?? (result.statusCode ? `http_${result.statusCode}` : 'unknown');
+      if (verdict.outcome === 'retry' && !next) lastError = `${lastError}; deadline_exceeded`;
+    }
+    const recorded = await this.results.add({
+      deliveryId: claim.deliveryId,
+      applicationId: claim.applicationId,
+      endpointId: claim.endpointId,
+      eventId: claim.eventId,
+      number: claim.attemptNumber,
+      startedAt,
+      durationMs: result.durationMs,
+      url,
+      requestHeaders: {
+        ...headers,
+        'user-agent': `Tern/${TERN_VERSION}`,
+        'webhook-signature': redactSignature(signature),
+      },
+      responseStatus: result.statusCode ?? null,
+      responseHeaders: result.responseHeaders ?? null,
+      responseBody: result.responseBody ?? null,
+      errorClass: result.errorClass ?? null,
+      errorMessage: result.errorMessage ?? (outcome === 'succeeded' ? null : verdict.reason),
+      outcome,
+      nextAttemptAt: next,
+      lastError,
+    });
+    if (!recorded) {
+      this.logger.warn(`attempt ${claim.attemptNumber} of ${claim.deliveryId} was superseded; logged, not applied`);
+      return { kind: 'done', outcome: 'skipped' };
+    }
+    if (verdict.disableEndpoint) {
+      await this.endpoints.disableForGone(claim.endpointId, `receiver answered ${result.statusCode ?? 410} Gone`);
+      this.cache.invalidate(claim.endpointId);
+    }
+    if (outcome === 'retrying' && next) return { kind: 'retry', at: next };
+    return { kind: 'done', outcome: outcome === 'succeeded' ? 'succeeded' : 'failed' };
+  }
+
+  private async rateLimitWait(endpointId: string, perSecond: number): Promise<number> {
+    let limiter = this.limiters.get(perSecond);
+    if (!limiter) {
+      limiter = new RateLimiterRedis({
+        storeClient: this.redis.client,
+        keyPrefix: `${this.config.QUEUE_PREFIX}:rl:${perSecond}`,
+        points: perSecond,
+        duration: 1,
+      });
+      this.limiters.set(perSecond, limiter);
+    }
+    try {
+      await limiter.consume(endpointId, 1);
+      return 0;
+    } catch (err) {
+      if (err instanceof RateLimiterRes) return Math.max(10, err.msBeforeNext);
+      throw err;
+    }
+  }
+}
+
+/** `{"type", "timestamp", "data"}`, serialised once; the payload text is inserted as stored. */
+export function buildBody(c: Pick<ClaimedDelivery, 'eventType' | 'eventCreatedAt' | 'payloadJson'>): string {
+  return `{"type":${JSON.stringify(c.eventType)},"timestamp":"${c.eventCreatedAt.toISOString()}","data":${c.payloadJson}}`;
+}
+
+/** Keeps the scheme of each signature entry, drops the MAC: "v1,<redacted> v1,<redacted>". */
+export function redactSignature(header: string): string {
+  return header
+    .split(' ')
+    .map((e) => `${e.split(',')[0]},[redacted]`)
+    .join(' ');
+}

@@ -1,0 +1,289 @@
+import { Injectable } from '@nestjs/common';
+import { Prisma, PrismaService } from '@tern/database';
+import { PageCursor } from '../common/pagination';
+import { ENDPOINT_CHANGED_CHANNEL } from '../queue/queue.constants';
+
+/** deliveries.last_error of the pending deliveries failed when their endpoint is disabled / deleted. */
+export const ENDPOINT_DISABLED_ERROR = 'endpoint_disabled';
+export const ENDPOINT_DELETED_ERROR = 'endpoint_deleted';
+
+export interface EndpointRecord {
+  id: string;
+  applicationId: string;
+  url: string;
+  description: string;
+  /** Empty = every event type. */
+  eventTypes: string[];
+  disabled: boolean;
+  disabledReason: string | null;
+  disabledAt: Date | null;
+  rateLimitPerSecond: number | null;
+  headers: Record<string, string>;
+  createdAt: Date;
+  updatedAt: Date;
+  deletedAt: Date | null;
+}
+
+/** What the delivery worker needs to send to an endpoint (deleted ones included, flagged). */
+export interface EndpointDeliveryConfig {
+  id: string;
+  applicationId: string;
+  url: string;
+  headers: Record<string, string>;
+  disabled: boolean;
+  deleted: boolean;
+  rateLimitPerSecond: number | null;
+}
+
+export interface NewEndpoint {
+  id: string;
+  applicationId: string;
+  url: string;
+  description: string;
+  eventTypes: string[];
+  disabled: boolean;
+  disabledReason: string | null;
+  rateLimitPerSecond: number | null;
+  headers: Record<string, string>;
+}
+
+/** A partial update; `disabledReason` is only read when `disabled` is true. */
+export interface EndpointChanges {
+  url?: string;
+  description?: string;
+  eventTypes?: string[];
+  rateLimitPerSecond?: number | null;
+  headers?: Record<string, string>;
+  disabled?: boolean;
+  disabledReason?: string | null;
+}
+
+/** An endpoint_secrets row to insert (already encrypted). */
+export interface NewEndpointSecretRow {
+  id: string;
+  keyVersion: number;
+  ciphertext: Buffer;
+}
+
+type Tx = Prisma.TransactionClient;
+type EndpointRow = Awaited<ReturnType<PrismaService['endpoint']['findFirst']>> & object;
+
+/**
+ * NOTIFY ENDPOINT_CHANGED_CHANNEL (payload = endpoint id), inside the caller's transaction: sent for every change to
+ * an endpoint or its secrets, and delivered to listeners only if the change commits.
+ */
+export async function notifyEndpointChanged(tx: Tx, endpointId: string): Promise<void> {
+  await tx.$executeRaw`SELECT pg_notify(${ENDPOINT_CHANGED_CHANNEL}, ${endpointId})`;
+}
+
+/** Fails every pending delivery of an endpoint (caller's transaction). Returns how many. */
+async function failPendingDeliveries(
+  tx: Tx,
+  endpointId: string,
+  lastError: string,
+  now: Date,
+): Promise<number> {
+  const r = await tx.delivery.updateMany({
+    where: { endpointId, status: 'pending' },
+    data: { status: 'failed', lastError, completedAt: now, nextAttemptAt: null },
+  });
+  return r.count;
+}
+
+/** Locks a live endpoint row for the rest of the transaction; null when missing, deleted or another application's. */
+async function lockLiveEndpoint(
+  tx: Tx,
+  id: string,
+  applicationId: string | null,
+): Promise<{ disabled: boolean; disabledReason: string | null } | null> {
+  const rows = await tx.$queryRaw<{ disabled: boolean; disabled_reason: string | null }[]>`
+    SELECT disabled, disabled_reason FROM endpoints
+    WHERE id = ${id} AND deleted_at IS NULL
+      AND (${applicationId}::text IS NULL OR application_id = ${applicationId}::text)
+    FOR UPDATE`;
+  const row = rows[0];
+  return row ? { disabled: row.disabled, disabledReason: row.disabled_reason } : null;
+}
+
+function toHeaders(value: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      if (typeof v === 'string' && k !== '__proto__') out[k] = v;
+    }
+  }
+  return out;
+}
+
+function toRecord(r: EndpointRow): EndpointRecord {
+  return {
+    id: r.id,
+    applicationId: r.applicationId,
+    url: r.url,
+    description: r.description,
+    eventTypes: r.eventTypes ?? [],
+    disabled: r.disabled,
+    disabledReason: r.disabledReason,
+    disabledAt: r.disabledAt,
+    rateLimitPerSecond: r.rateLimitPerSecond,
+    headers: toHeaders(r.headers),
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+    deletedAt: r.deletedAt,
+  };
+}
+
+@Injectable()
+export class EndpointsRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /** Inserts the endpoint and its first (current) secret in one transaction. */
+  async create(data: NewEndpoint, secret: NewEndpointSecretRow, now = new Date()): Promise<EndpointRecord> {
+    return this.prisma.$transaction(async (tx) => {
+      const row = await tx.endpoint.create({
+        data: {
+          ...data,
+          disabledAt: data.disabled ? now : null,
+          disabledReason: data.disabled ? data.disabledReason : null,
+          createdAt: now,
+          updatedAt: now,
+        },
+      });
+      await tx.endpointSecret.create({
+        data: {
+          id: secret.id,
+          endpointId: data.id,
+          keyVersion: secret.keyVersion,
+          ciphertext: new Uint8Array(secret.ciphertext),
+          createdAt: now,
+          expiresAt: null,
+        },
+      });
+      await notifyEndpointChanged(tx, data.id);
+      return toRecord(row);
+    });
+  }
+
+  /** A live (not deleted) endpoint of the application. */
+  async findById(applicationId: string, id: string): Promise<EndpointRecord | null> {
+    const row = await this.prisma.endpoint.findFirst({ where: { id, applicationId, deletedAt: null } });
+    return row ? toRecord(row) : null;
+  }
+
+  /** Live endpoints of the application, newest first; fetches `limit + 1` rows for toPage(). */
+  async list(applicationId: string, limit: number, after?: PageCursor): Promise<EndpointRecord[]> {
+    const rows = await this.prisma.endpoint.findMany({
+      where: {
+        applicationId,
+        deletedAt: null,
+        ...(after
+          ? {
+              OR: [
+                { createdAt: { lt: after.createdAt } },
+                { createdAt: after.createdAt, id: { lt: after.id } },
+              ],
+            }
+          : {}),
+      },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: limit + 1,
+    });
+    return rows.map(toRecord);
+  }
+
+  /**
+   * Applies a partial update. Disabling (disabled: true) fails the endpoint's pending deliveries with
+   * "endpoint_disabled" in the same transaction; enabling clears disabledAt/disabledReason. Null when not found.
+   */
+  async update(
+    applicationId: string,
+    id: string,
+    changes: EndpointChanges,
+    now = new Date(),
+  ): Promise<EndpointRecord | null> {
+    return this.prisma.$transaction(async (tx) => {
+      const current = await lockLiveEndpoint(tx, id, applicationId);
+      if (!current) return null;
+      const { disabled, disabledReason, ...fields } = changes;
+      const data: Prisma.EndpointUpdateInput = { ...fields, updatedAt: now };
+      if (disabled === true) {
+        data.disabled = true;
+        if (!current.disabled) {
+          data.disabledAt = now;
+          data.disabledReason = disabledReason ?? null;
+        } else if (disabledReason !== undefined) {
+          data.disabledReason = disabledReason;
+        }
+      } else if (disabled === false) {
+        data.disabled = false;
+        data.disabledAt = null;
+        data.disabledReason = null;
+      }
+      const row = await tx.endpoint.update({ where: { id }, data });
+      if (disabled === true) await failPendingDeliveries(tx, id, ENDPOINT_DISABLED_ERROR, now);
+      await notifyEndpointChanged(tx, id);
+      return toRecord(row);
+    });
+  }
+
+  /** Soft-deletes; fails the endpoint's pending deliveries with "endpoint_deleted". False when not found. */
+  async softDelete(applicationId: string, id: string, now = new Date()): Promise<boolean> {
+    return this.prisma.$transaction(async (tx) => {
+      const r = await tx.endpoint.updateMany({
+        where: { id, applicationId, deletedAt: null },
+        data: { deletedAt: now, updatedAt: now },
+      });
+      if (r.count !== 1) return false;
+      await failPendingDeliveries(tx, id, ENDPOINT_DELETED_ERROR, now);
+      await notifyEndpointChanged(tx, id);
+      return true;
+    });
+  }
+
+  /**
+   * Disables a live endpoint whatever its application (worker use, e.g. on HTTP 410) and fails its pending
+   * deliveries with "endpoint_disabled". A reason already recorded by an earlier disable is kept.
+   * Returns false when the endpoint is missing or deleted.
+   */
+  async disable(id: string, reason: string, now = new Date()): Promise<boolean> {
+    return this.prisma.$transaction(async (tx) => {
+      const current = await lockLiveEndpoint(tx, id, null);
+      if (!current) return false;
+      if (!current.disabled) {
+        await tx.endpoint.update({
+          where: { id },
+          data: { disabled: true, disabledAt: now, disabledReason: reason, updatedAt: now },
+        });
+      }
+      await failPendingDeliveries(tx, id, ENDPOINT_DISABLED_ERROR, now);
+      await notifyEndpointChanged(tx, id);
+      return true;
+    });
+  }
+
+  /** Delivery configuration of the given endpoints, whatever their application; unknown ids are left out. */
+  async findForDelivery(ids: string[]): Promise<EndpointDeliveryConfig[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.prisma.endpoint.findMany({
+      where: { id: { in: [...new Set(ids)] } },
+      select: {
+        id: true,
+        applicationId: true,
+        url: true,
+        headers: true,
+        disabled: true,
+        deletedAt: true,
+        rateLimitPerSecond: true,
+      },
+    });
+    return rows.map((r) => ({
+      id: r.id,
+      applicationId: r.applicationId,
+      url: r.url,
+      headers: toHeaders(r.headers),
+      disabled: r.disabled,
+      deleted: r.deletedAt !== null,
+      rateLimitPerSecond: r.rateLimitPerSecond,
+    }));
+  }
+}

@@ -1,0 +1,189 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '@tern/config';
+import { AddressPolicy, checkUrlDestination } from '@tern/delivery-rules';
+import { FieldProblem, InvalidInputError, NotFoundError } from '../common/errors';
+import { isId, newId } from '../common/ids';
+import { Page, PageCursor, toPage } from '../common/pagination';
+import { EndpointSecretsService } from '../secrets/endpoint-secrets.service';
+import { webhookSecretProblem } from '../secrets/webhook-secret';
+import { checkEndpointHeaders, checkEndpointUrl } from './endpoint-rules';
+import { EndpointChanges, EndpointRecord, EndpointsRepository } from './endpoints.repository';
+
+export interface EndpointView {
+  id: string;
+  applicationId: string;
+  url: string;
+  description: string;
+  /** Empty = every event type. */
+  eventTypes: string[];
+  disabled: boolean;
+  disabledReason: string | null;
+  disabledAt: string | null;
+  rateLimitPerSecond: number | null;
+  headers: Record<string, string>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** The create response: the endpoint and its signing secret. */
+export interface CreatedEndpointView extends EndpointView {
+  secret: string;
+}
+
+/** Create input; types and sizes already checked by the API's DTO. */
+export interface CreateEndpointInput {
+  url: string;
+  description?: string;
+  eventTypes?: string[];
+  disabled?: boolean;
+  rateLimitPerSecond?: number | null;
+  headers?: Record<string, string>;
+  /** The customer's own "whsec_…" secret; generated when absent. */
+  secret?: string;
+}
+
+/** Partial update: absent fields are unchanged; `headers` replaces the whole set. */
+export interface UpdateEndpointInput {
+  url?: string;
+  description?: string;
+  eventTypes?: string[];
+  disabled?: boolean;
+  /** Only with `disabled: true`. */
+  disabledReason?: string | null;
+  rateLimitPerSecond?: number | null;
+  headers?: Record<string, string>;
+}
+
+@Injectable()
+export class EndpointsService {
+  private readonly addressPolicy: AddressPolicy;
+
+  constructor(
+    private readonly repo: EndpointsRepository,
+    private readonly secrets: EndpointSecretsService,
+    private readonly config: AppConfig,
+  ) {
+    this.addressPolicy = AddressPolicy.fromCsv(config.SSRF_ALLOW_CIDRS);
+  }
+
+  /** Creates an endpoint with its first signing secret (returned in the response). */
+  async create(applicationId: string, input: CreateEndpointInput): Promise<CreatedEndpointView> {
+    const problems: FieldProblem[] = [];
+    const url = this.checkUrl(input.url, problems);
+    const headers = this.checkHeaders(input.headers ?? {}, problems);
+    if (input.secret !== undefined) {
+      const problem = webhookSecretProblem(input.secret);
+      if (problem) problems.push({ field: 'secret', reason: problem });
+    }
+    if (problems.length || url === undefined) throw new InvalidInputError(problems);
+
+    const id = newId('ep');
+    const secret = this.secrets.prepare(id, input.secret);
+    const row = await this.repo.create(
+      {
+        id,
+        applicationId,
+        url,
+        description: input.description ?? '',
+        eventTypes: uniq(input.eventTypes ?? []),
+        disabled: input.disabled ?? false,
+        disabledReason: null,
+        rateLimitPerSecond: input.rateLimitPerSecond ?? null,
+        headers,
+      },
+      secret.row,
+    );
+    return { ...toView(row), secret: secret.plaintext };
+  }
+
+  async get(applicationId: string, id: string): Promise<EndpointView> {
+    const row = isId('ep', id) ? await this.repo.findById(applicationId, id) : null;
+    if (!row) throw new NotFoundError('endpoint', id);
+    return toView(row);
+  }
+
+  async list(applicationId: string, limit: number, after?: PageCursor): Promise<Page<EndpointView>> {
+    return toPage(await this.repo.list(applicationId, limit, after), limit, toView);
+  }
+
+  /**
+   * Partial update. `disabled: true` fails the endpoint's pending deliveries ("endpoint_disabled") in the same
+   * transaction; `disabled: false` affects only deliveries of later events.
+   */
+  async update(applicationId: string, id: string, input: UpdateEndpointInput): Promise<EndpointView> {
+    if (!isId('ep', id)) throw new NotFoundError('endpoint', id);
+    const problems: FieldProblem[] = [];
+    const changes: EndpointChanges = {};
+    if (input.url !== undefined) changes.url = this.checkUrl(input.url, problems);
+    if (input.headers !== undefined) changes.headers = this.checkHeaders(input.headers, problems);
+    if (input.description !== undefined) changes.description = input.description;
+    if (input.eventTypes !== undefined) changes.eventTypes = uniq(input.eventTypes);
+    if (input.rateLimitPerSecond !== undefined) changes.rateLimitPerSecond = input.rateLimitPerSecond;
+    if (input.disabled !== undefined) changes.disabled = input.disabled;
+    if (input.disabledReason !== undefined) {
+      if (input.disabled !== true) {
+        problems.push({ field: 'disabledReason', reason: 'is only accepted together with "disabled": true' });
+      }
+      changes.disabledReason = input.disabledReason;
+    }
+    if (problems.length) throw new InvalidInputError(problems);
+    const row = await this.repo.update(applicationId, id, changes);
+    if (!row) throw new NotFoundError('endpoint', id);
+    return toView(row);
+  }
+
+  /** Soft delete: 404 from then on; pending deliveries fail with "endpoint_deleted" in the same transaction. */
+  async delete(applicationId: string, id: string): Promise<void> {
+    const deleted = isId('ep', id) && (await this.repo.softDelete(applicationId, id));
+    if (!deleted) throw new NotFoundError('endpoint', id);
+  }
+
+  /**
+   * For the delivery worker when an endpoint answers 410 Gone: disables it with `reason` and fails its pending
+   * deliveries (all of them, including one in flight: record that attempt's outcome first). False when the
+   * endpoint is missing or deleted.
+   */
+  disableForGone(endpointId: string, reason: string): Promise<boolean> {
+    return this.repo.disable(endpointId, reason);
+  }
+
+  private checkUrl(raw: string, problems: FieldProblem[]): string | undefined {
+    const r = checkEndpointUrl(raw, (url) => checkUrlDestination(url, this.addressPolicy));
+    if ('problems' in r) {
+      problems.push(...r.problems);
+      return undefined;
+    }
+    return r.url;
+  }
+
+  private checkHeaders(headers: Record<string, string>, problems: FieldProblem[]): Record<string, string> {
+    problems.push(
+      ...checkEndpointHeaders(headers, {
+        maxCount: this.config.MAX_ENDPOINT_HEADERS,
+        maxBytes: this.config.MAX_ENDPOINT_HEADERS_BYTES,
+      }),
+    );
+    return Object.fromEntries(Object.entries(headers));
+  }
+}
+
+function uniq(values: string[]): string[] {
+  return [...new Set(values)];
+}
+
+function toView(r: EndpointRecord): EndpointView {
+  return {
+    id: r.id,
+    applicationId: r.applicationId,
+    url: r.url,
+    description: r.description,
+    eventTypes: r.eventTypes,
+    disabled: r.disabled,
+    disabledReason: r.disabledReason,
+    disabledAt: r.disabledAt?.toISOString() ?? null,
+    rateLimitPerSecond: r.rateLimitPerSecond,
+    headers: r.headers,
+    createdAt: r.createdAt.toISOString(),
+    updatedAt: r.updatedAt.toISOString(),
+  };
+}

@@ -1,0 +1,215 @@
+import { Injectable } from '@nestjs/common';
+import { Prisma, PrismaService } from '@tern/database';
+import { PageCursor } from '../common/pagination';
+import { OUTBOX_CHANNEL } from '../queue/queue.constants';
+
+/** An event ready to be written: validated, id assigned, payload serialised. */
+export interface NewEventRow {
+  id: string;
+  eventType: string;
+  /** The payload as compact JSON text (stored as jsonb). */
+  payloadJson: string;
+  idempotencyKey: string | null;
+}
+
+/** An event just written, or found again by its idempotency key. */
+export interface EventSummaryRecord {
+  id: string;
+  eventType: string;
+  createdAt: Date;
+  deliveryCount: number;
+}
+
+export interface KeyedEventRecord extends EventSummaryRecord {
+  idempotencyKey: string;
+  /** Older than the idempotency window: the key may be given to a new event. */
+  expired: boolean;
+}
+
+export interface EventRecord {
+  id: string;
+  eventType: string;
+  idempotencyKey: string | null;
+  createdAt: Date;
+}
+
+export interface EventDeliveryRecord {
+  id: string;
+  endpointId: string;
+  status: 'pending' | 'succeeded' | 'failed';
+  attemptCount: number;
+  nextAttemptAt: Date | null;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  createdAt: Date;
+  completedAt: Date | null;
+}
+
+export interface EventDetailRecord extends EventRecord {
+  payload: unknown;
+  deliveries: EventDeliveryRecord[];
+}
+
+export interface EventListFilter {
+  eventType?: string;
+  /** Inclusive. */
+  since?: Date;
+  /** Exclusive. */
+  until?: Date;
+}
+
+@Injectable()
+export class EventsRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /**
+   * Writes events, their deliveries (one per enabled, non-deleted endpoint of the application subscribed to the
+   * event type) and one outbox row per delivery, and wakes the outbox relay: one SQL statement, so all or nothing.
+   * An event whose idempotency key is already taken by the application is skipped (ON CONFLICT waits for an
+   * in-flight insert of the same key to commit or roll back first). Returns the events written, in no order.
+   *
+   * With `reclaimKeysOlderThanSeconds`, the keys of the given events are first taken off events older than that
+   * (in the same transaction), so those keys can be used again.
+   */
+  async insertWithDeliveries(
+    applicationId: string,
+    events: NewEventRow[],
+    opts: { deadlineSeconds: number; reclaimKeysOlderThanSeconds?: number },
+  ): Promise<EventSummaryRecord[]> {
+    if (events.length === 0) return [];
+    const insert = this.insertStatement(applicationId, events, opts.deadlineSeconds);
+    const keys = events.flatMap((e) => (e.idempotencyKey === null ? [] : [e.idempotencyKey]));
+    if (opts.reclaimKeysOlderThanSeconds === undefined || keys.length === 0) {
+      return this.prisma.$queryRaw<EventSummaryRecord[]>(insert);
+    }
+    const [, inserted] = await this.prisma.$transaction([
+      this.prisma.$executeRaw`
+        UPDATE events SET idempotency_key = NULL
+        WHERE application_id = ${applicationId}
+          AND idempotency_key = ANY (${keys}::text[])
+          AND created_at < now() - ${opts.reclaimKeysOlderThanSeconds}::int * interval '1 second'`,
+      this.prisma.$queryRaw<EventSummaryRecord[]>(insert),
+    ]);
+    return inserted;
+  }
+
+  /** The application's events holding these idempotency keys, with their delivery counts. */
+  findByIdempotencyKeys(
+    applicationId: string,
+    keys: string[],
+    windowSeconds: number,
+  ): Promise<KeyedEventRecord[]> {
+    if (keys.length === 0) return Promise.resolve([]);
+    return this.prisma.$queryRaw<KeyedEventRecord[]>`
+      SELECT e.id, e.event_type AS "eventType", e.created_at AS "createdAt",
+             e.idempotency_key AS "idempotencyKey",
+             e.created_at < now() - ${windowSeconds}::int * interval '1 second' AS expired,
+             (SELECT count(*) FROM deliveries d WHERE d.event_id = e.id)::int AS "deliveryCount"
+      FROM events e
+      WHERE e.application_id = ${applicationId} AND e.idempotency_key = ANY (${keys}::text[])`;
+  }
+
+  async findDetail(applicationId: string, id: string): Promise<EventDetailRecord | null> {
+    const row = await this.prisma.event.findFirst({
+      where: { id, applicationId },
+      select: {
+        id: true,
+        eventType: true,
+        idempotencyKey: true,
+        createdAt: true,
+        payload: true,
+        deliveries: {
+          select: {
+            id: true,
+            endpointId: true,
+            status: true,
+            attemptCount: true,
+            nextAttemptAt: true,
+            lastStatusCode: true,
+            lastError: true,
+            createdAt: true,
+            completedAt: true,
+          },
+          orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+        },
+      },
+    });
+    return row;
+  }
+
+  /** Newest first; `limit + 1` rows so the caller can tell whether there is a next page. No payloads. */
+  list(
+    applicationId: string,
+    filter: EventListFilter,
+    limit: number,
+    after?: PageCursor,
+  ): Promise<EventRecord[]> {
+    const createdAt: { gte?: Date; lt?: Date } = {};
+    if (filter.since) createdAt.gte = filter.since;
+    if (filter.until) createdAt.lt = filter.until;
+    return this.prisma.event.findMany({
+      where: {
+        applicationId,
+        ...(filter.eventType !== undefined ? { eventType: filter.eventType } : {}),
+        ...(filter.since || filter.until ? { createdAt } : {}),
+        ...(after
+          ? {
+              OR: [
+                { createdAt: { lt: after.createdAt } },
+                { createdAt: after.createdAt, id: { lt: after.id } },
+              ],
+            }
+          : {}),
+      },
+      select: { id: true, eventType: true, idempotencyKey: true, createdAt: true },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: limit + 1,
+    });
+  }
+
+  /**
+   * The whole write as data-modifying CTEs. Every CTE runs in the statement's one snapshot and transaction:
+   * `ins` returns only the events actually inserted, so deliveries and outbox rows exist exactly for those.
+   * The final SELECT reads `wake` (pg_notify, sent by Postgres at commit) only when it returns rows.
+   */
+  private insertStatement(applicationId: string, events: NewEventRow[], deadlineSeconds: number): Prisma.Sql {
+    const ids = events.map((e) => e.id);
+    const types = events.map((e) => e.eventType);
+    const payloads = events.map((e) => e.payloadJson);
+    const keys = events.map((e) => e.idempotencyKey);
+    return Prisma.sql`
+      WITH input AS (
+        SELECT * FROM unnest(${ids}::text[], ${types}::text[], ${payloads}::text[], ${keys}::text[])
+          WITH ORDINALITY AS t(id, event_type, payload, idempotency_key, ord)
+      ), ins AS (
+        INSERT INTO events (id, application_id, event_type, payload, idempotency_key, created_at)
+        SELECT id, ${applicationId}, event_type, payload::jsonb, idempotency_key, now()
+        FROM input ORDER BY ord
+        ON CONFLICT (application_id, idempotency_key) DO NOTHING
+        RETURNING id, event_type, created_at
+      ), dlv AS (
+        INSERT INTO deliveries (id, application_id, event_id, endpoint_id, event_type, status, attempt_count,
+                                next_attempt_at, deadline_at, created_at, updated_at)
+        SELECT tern_id('dlv'), ${applicationId}, i.id, ep.id, i.event_type, 'pending', 0,
+               now(), i.created_at + ${deadlineSeconds}::int * interval '1 second', now(), now()
+        FROM ins i
+        JOIN endpoints ep
+          ON ep.application_id = ${applicationId}
+         AND NOT ep.disabled
+         AND ep.deleted_at IS NULL
+         AND (coalesce(cardinality(ep.event_types), 0) = 0 OR i.event_type = ANY (ep.event_types))
+        RETURNING id, event_id
+      ), ob AS (
+        INSERT INTO outbox (delivery_id, available_at, created_at)
+        SELECT id, now(), now() FROM dlv
+        RETURNING 1
+      ), wake AS (
+        SELECT pg_notify(${OUTBOX_CHANNEL}, '') FROM (SELECT 1 FROM ob LIMIT 1) AS any_row
+      ), counts AS (
+        SELECT event_id, count(*)::int AS n FROM dlv GROUP BY event_id
+      )
+      SELECT i.id, i.event_type AS "eventType", i.created_at AS "createdAt",
+             coalesce(c.n, 0) AS "deliveryCount", (SELECT count(*) FROM wake)::int AS woke
+      FROM ins i LEFT JOIN counts c ON c.event_id = i.id`;
+  }
+}

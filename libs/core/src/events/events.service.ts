@@ -1,0 +1,184 @@
+import { Injectable } from '@nestjs/common';
+import { AppConfig } from '@tern/config';
+import {
+  ConflictError,
+  FieldProblem,
+  InvalidInputError,
+  NotFoundError,
+  PayloadTooLargeError,
+} from '../common/errors';
+import { isId, newId } from '../common/ids';
+import { Page, PageCursor, toPage } from '../common/pagination';
+import { EVENT_TYPE_PATTERN } from '../endpoints/endpoint-rules';
+import { checkPayload, IDEMPOTENCY_KEY_PATTERN, NewEventInput } from './event-input';
+import { EventListFilter, EventsRepository, NewEventRow } from './events.repository';
+import {
+  AcceptedEventView,
+  BatchItemView,
+  EventDetailView,
+  EventListItemView,
+  toAcceptedEventView,
+  toEventDetailView,
+  toEventListItemView,
+} from './events.views';
+
+/** How often a write is retried when its idempotency key changes hands under it (a concurrent reuse). */
+const KEY_RACE_RETRIES = 3;
+
+@Injectable()
+export class EventsService {
+  constructor(
+    private readonly repo: EventsRepository,
+    private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * Accepts one event: the event, its deliveries and their outbox rows are written in one statement.
+   * If the application used the same idempotency key within IDEMPOTENCY_WINDOW_SECONDS, nothing is written and
+   * the original event comes back with `created: false`. An older event gives its key up to the new one.
+   */
+  async create(
+    applicationId: string,
+    input: NewEventInput,
+  ): Promise<{ event: AcceptedEventView; created: boolean }> {
+    const [row] = this.prepare([input], () => '');
+    const [result] = await this.write(applicationId, [row!], false);
+    return { event: result!.view, created: !result!.duplicate };
+  }
+
+  /**
+   * Accepts up to MAX_BATCH_SIZE events at once: every item is checked before anything is written, then all are
+   * written in one transaction. Items whose key was used within the window come back as `duplicate: true` with
+   * the original event. Answers in input order.
+   */
+  async createBatch(applicationId: string, inputs: NewEventInput[]): Promise<BatchItemView[]> {
+    const max = this.config.MAX_BATCH_SIZE;
+    if (inputs.length === 0 || inputs.length > max) {
+      throw new InvalidInputError([{ field: 'events', reason: `must contain 1 to ${max} events` }]);
+    }
+    const rows = this.prepare(inputs, (i) => `events[${i}].`);
+    const seen = new Map<string, number>();
+    const repeats: FieldProblem[] = [];
+    rows.forEach((r, i) => {
+      if (r.idempotencyKey === null) return;
+      const first = seen.get(r.idempotencyKey);
+      if (first === undefined) seen.set(r.idempotencyKey, i);
+      else {
+        repeats.push({
+          field: `events[${i}].idempotencyKey`,
+          reason: `repeats the idempotencyKey of events[${first}]`,
+        });
+      }
+    });
+    if (repeats.length > 0) throw new InvalidInputError(repeats);
+    const results = await this.write(applicationId, rows, true);
+    return results.map((r) => ({ ...r.view, duplicate: r.duplicate }));
+  }
+
+  async get(applicationId: string, id: string): Promise<EventDetailView> {
+    if (!isId('evt', id)) throw new NotFoundError('event');
+    const row = await this.repo.findDetail(applicationId, id);
+    if (!row) throw new NotFoundError('event', id);
+    return toEventDetailView(row);
+  }
+
+  async list(
+    applicationId: string,
+    filter: EventListFilter,
+    limit: number,
+    after?: PageCursor,
+  ): Promise<Page<EventListItemView>> {
+    return toPage(await this.repo.list(applicationId, filter, limit, after), limit, toEventListItemView);
+  }
+
+  /** Checks every input (all problems at once, fields prefixed per item) and turns them into rows. */
+  private prepare(inputs: NewEventInput[], prefix: (i: number) => string): NewEventRow[] {
+    const problems: FieldProblem[] = [];
+    const tooLarge: FieldProblem[] = [];
+    const rows = inputs.map((input, i): NewEventRow => {
+      const p = prefix(i);
+      if (typeof input.eventType !== 'string' || !EVENT_TYPE_PATTERN.test(input.eventType)) {
+        problems.push({ field: `${p}eventType`, reason: `must match ${EVENT_TYPE_PATTERN.source}` });
+      }
+      const key = input.idempotencyKey;
+      if (key !== undefined && (typeof key !== 'string' || !IDEMPOTENCY_KEY_PATTERN.test(key))) {
+        problems.push({
+          field: `${p}idempotencyKey`,
+          reason: 'must be 1 to 255 printable ASCII characters',
+        });
+      }
+      const payload = checkPayload(input.payload, this.config.MAX_PAYLOAD_BYTES, `${p}payload`);
+      if (!payload.ok) (payload.tooLarge ? tooLarge : problems).push(payload.problem);
+      return {
+        id: newId('evt'),
+        eventType: input.eventType,
+        payloadJson: payload.ok ? payload.json : '',
+        idempotencyKey: key ?? null,
+      };
+    });
+    if (tooLarge.length > 0) {
+      throw new PayloadTooLargeError(
+        `Event payloads are limited to ${this.config.MAX_PAYLOAD_BYTES} bytes`,
+        tooLarge,
+      );
+    }
+    if (problems.length > 0) throw new InvalidInputError(problems);
+    return rows;
+  }
+
+  /**
+   * Writes rows whose keys are free and finds the originals of those whose keys are taken. A key held by an
+   * event older than the window is taken off it in the write's transaction: up front for every keyed row when
+   * `reclaimUpfront` (a batch stays one transaction), otherwise only after a conflict showed it is needed.
+   */
+  private async write(
+    applicationId: string,
+    rows: NewEventRow[],
+    reclaimUpfront: boolean,
+  ): Promise<{ view: AcceptedEventView; duplicate: boolean }[]> {
+    const window = this.config.IDEMPOTENCY_WINDOW_SECONDS;
+    const deadlineSeconds = this.config.DELIVERY_DEADLINE_SECONDS;
+    const results: ({ view: AcceptedEventView; duplicate: boolean } | undefined)[] = rows.map(
+      () => undefined,
+    );
+    let pending = rows.map((row, index) => ({ row, index }));
+    let reclaim = reclaimUpfront;
+    for (let round = 0; round <= KEY_RACE_RETRIES && pending.length > 0; round++) {
+      const inserted = await this.repo.insertWithDeliveries(
+        applicationId,
+        pending.map((p) => p.row),
+        { deadlineSeconds, ...(reclaim ? { reclaimKeysOlderThanSeconds: window } : {}) },
+      );
+      const byId = new Map(inserted.map((r) => [r.id, r]));
+      const conflicted = pending.filter((p) => {
+        const r = byId.get(p.row.id);
+        if (r) results[p.index] = { view: toAcceptedEventView(r), duplicate: false };
+        return !r;
+      });
+      pending = conflicted;
+      if (conflicted.length === 0) break;
+      if (conflicted.some((p) => p.row.idempotencyKey === null)) {
+        throw new Error('Event insert returned fewer rows than it was given without a key conflict');
+      }
+      // A new statement, so a new snapshot: it sees the event a concurrent request committed with the key.
+      const keys = conflicted.map((p) => p.row.idempotencyKey).filter((k): k is string => k !== null);
+      const existing = new Map(
+        (await this.repo.findByIdempotencyKeys(applicationId, keys, window)).map((e) => [
+          e.idempotencyKey,
+          e,
+        ]),
+      );
+      pending = conflicted.filter((p) => {
+        const e = p.row.idempotencyKey === null ? undefined : existing.get(p.row.idempotencyKey);
+        if (e && !e.expired) results[p.index] = { view: toAcceptedEventView(e), duplicate: true };
+        // Else the key is held by an expired event (reclaim it), or its holder gave it up meanwhile: retry.
+        else if (e) reclaim = true;
+        return !(e && !e.expired);
+      });
+    }
+    if (pending.length > 0) {
+      throw new ConflictError('The idempotency key is being reused concurrently; retry the request');
+    }
+    return results.map((r) => r!);
+  }
+}

@@ -1,0 +1,106 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { AppConfig } from '@tern/config';
+import { Queue } from 'bullmq';
+import { DELIVERY_QUEUE, deliveryJob, ENDPOINT_CHANGED_CHANNEL, OUTBOX_CHANNEL } from '../queue/queue.constants';
+import { EndpointConfigCache } from '../delivery/endpoint-config-cache';
+import { OutboxRepository } from './outbox.repository';
+import { PgListener } from './pg-listener';
+
+/**
+ * Moves outbox rows into BullMQ. Woken by NOTIFY on commit of new outbox rows, with polling as the fallback; runs
+ * batches back to back while there is a backlog. Safe with any number of worker processes (SKIP LOCKED).
+ * Also forwards endpoint-change notifications to the endpoint config cache.
+ */
+@Injectable()
+export class OutboxRelayService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(OutboxRelayService.name);
+  private listener: PgListener | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = true;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly outbox: OutboxRepository,
+    private readonly cache: EndpointConfigCache,
+    @InjectQueue(DELIVERY_QUEUE) private readonly queue: Queue,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.stopped = false;
+    this.listener = new PgListener(
+      this.config.DATABASE_URL,
+      [OUTBOX_CHANNEL, ENDPOINT_CHANGED_CHANNEL],
+      (channel, payload) => {
+        if (channel === OUTBOX_CHANNEL) this.wake();
+        else this.cache.invalidate(payload);
+      },
+      (err) => this.logger.warn(`LISTEN connection: ${err.message}`),
+    );
+    await this.listener.start();
+    this.timer = setInterval(() => this.wake(), this.config.RELAY_POLL_INTERVAL_MS);
+    this.wake();
+  }
+
+  /** Stop claiming; let a batch in progress finish. */
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.listener?.stop();
+    await this.running;
+  }
+
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.drain().finally(() => {
+      this.running = null;
+      if (this.again) {
+        this.again = false;
+        this.wake();
+      }
+    });
+  }
+
+  /** Relays batches until one comes back short. */
+  private async drain(): Promise<void> {
+    try {
+      for (;;) {
+        if (this.stopped) return;
+        const n = await this.relayOnce();
+        if (n < this.config.RELAY_BATCH_SIZE) return;
+      }
+    } catch (err) {
+      this.logger.error(`outbox relay failed (will retry on next poll): ${(err as Error).message}`);
+    }
+  }
+
+  relayOnce(): Promise<number> {
+    return this.outbox.relay(
+      this.config.RELAY_BATCH_SIZE,
+      async (items) => {
+        await withTimeout(this.queue.addBulk(items.map((i) => deliveryJob({ deliveryId: i.deliveryId, endpointId: i.endpointId }, i.delayMs))), 10_000, 'Redis addBulk');
+      },
+      20_000,
+    );
+  }
+}
+
+export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        t = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(t);
+  }
+}

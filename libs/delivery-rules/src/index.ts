@@ -1,0 +1,4 @@
+export * from './address-policy';
+export * from './outcome';
+export * from './retry-schedule';
+export * from './signing';

@@ -1,0 +1,219 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { Client, Notification } from 'pg';
+import { ApiHarness } from './support/api-harness';
+import { TEST_ENV } from './support/test-env';
+
+const DEADLINE_SECONDS = 3600;
+
+async function rowCounts(db: Client, applicationId: string) {
+  const r = await db.query<{ events: number; deliveries: number; outbox: number }>(
+    `SELECT (SELECT count(*) FROM events WHERE application_id = $1)::int AS events,
+            (SELECT count(*) FROM deliveries WHERE application_id = $1)::int AS deliveries,
+            (SELECT count(*) FROM outbox o JOIN deliveries d ON d.id = o.delivery_id
+              WHERE d.application_id = $1)::int AS outbox`,
+    [applicationId],
+  );
+  return r.rows[0]!;
+}
+
+describe('fan-out: event → deliveries → outbox', () => {
+  let api: ApiHarness;
+  let db: Client;
+  before(async () => {
+    api = await ApiHarness.start({ DELIVERY_DEADLINE_SECONDS: String(DEADLINE_SECONDS) });
+    delete process.env.DELIVERY_DEADLINE_SECONDS;
+    db = new Client({ connectionString: TEST_ENV.DATABASE_URL });
+    await db.connect();
+  });
+  after(async () => {
+    await db.end();
+    await api.stop();
+  });
+
+  async function endpoint(key: string, body: Record<string, unknown>): Promise<string> {
+    const r = await api.request('POST', '/v1/endpoints', {
+      key,
+      body: { url: 'https://example.com/hook', ...body },
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    return r.body.id as string;
+  }
+
+  it('creates one delivery and one outbox row per enabled, live endpoint subscribed to the type', async () => {
+    const app = await api.createApplication();
+    const all = await endpoint(app.key, { eventTypes: [] });
+    const onlyA = await endpoint(app.key, { eventTypes: ['a', 'x'] });
+    await endpoint(app.key, { eventTypes: ['b'] });
+    await endpoint(app.key, { disabled: true });
+    const deleted = await endpoint(app.key, {});
+    assert.equal((await api.request('DELETE', `/v1/endpoints/${deleted}`, { key: app.key })).status, 204);
+    const foreign = await api.createApplication();
+    await endpoint(foreign.key, {});
+
+    const listener = new Client({ connectionString: TEST_ENV.DATABASE_URL });
+    await listener.connect();
+    const notified = new Promise<Notification>((resolve) => listener.on('notification', resolve));
+    await listener.query('LISTEN tern_outbox');
+    try {
+      const r = await api.request('POST', '/v1/events', {
+        key: app.key,
+        body: { eventType: 'a', payload: { n: 1 } },
+      });
+      assert.equal(r.status, 202);
+      assert.equal(r.body.deliveryCount, 2);
+      const n = await Promise.race([
+        notified,
+        new Promise<null>((resolve) => setTimeout(() => resolve(null), 5000)),
+      ]);
+      assert.equal(n?.channel, 'tern_outbox');
+
+      const rows = await db.query(
+        `SELECT d.id, d.endpoint_id, d.event_type, d.status, d.attempt_count, d.in_flight_since,
+                d.next_attempt_at, d.deadline_at, e.created_at AS event_created_at, d.created_at,
+                (SELECT count(*) FROM outbox o WHERE o.delivery_id = d.id)::int AS outbox_rows,
+                (SELECT bool_and(o.dispatched_at IS NULL AND o.available_at <= now()) FROM outbox o
+                  WHERE o.delivery_id = d.id) AS outbox_ready
+         FROM deliveries d JOIN events e ON e.id = d.event_id
+         WHERE d.event_id = $1 ORDER BY d.endpoint_id`,
+        [r.body.id],
+      );
+      assert.deepEqual(rows.rows.map((d) => d.endpoint_id).sort(), [all, onlyA].sort());
+      for (const d of rows.rows) {
+        assert.equal(d.event_type, 'a');
+        assert.equal(d.status, 'pending');
+        assert.equal(d.attempt_count, 0);
+        assert.equal(d.in_flight_since, null);
+        assert.equal(d.outbox_rows, 1);
+        assert.equal(d.outbox_ready, true);
+        assert.equal(d.deadline_at.getTime() - d.event_created_at.getTime(), DEADLINE_SECONDS * 1000);
+        assert.equal(d.created_at.getTime(), d.event_created_at.getTime());
+        assert.ok(Math.abs(d.next_attempt_at.getTime() - d.event_created_at.getTime()) < 1000);
+      }
+    } finally {
+      await listener.end();
+    }
+
+    const b = await api.request('POST', '/v1/events', {
+      key: app.key,
+      body: { eventType: 'b', payload: {} },
+    });
+    assert.equal(b.body.deliveryCount, 2);
+    const other = await api.request('POST', '/v1/events', {
+      key: app.key,
+      body: { eventType: 'other', payload: {} },
+    });
+    assert.equal(other.body.deliveryCount, 1);
+    assert.deepEqual(await rowCounts(db, app.id), { events: 3, deliveries: 5, outbox: 5 });
+    assert.deepEqual(await rowCounts(db, foreign.id), { events: 0, deliveries: 0, outbox: 0 });
+  });
+
+  it('stores an event without deliveries when no endpoint wants it', async () => {
+    const app = await api.createApplication();
+    const r = await api.request('POST', '/v1/events', {
+      key: app.key,
+      body: { eventType: 'lonely', payload: {} },
+    });
+    assert.equal(r.status, 202);
+    assert.equal(r.body.deliveryCount, 0);
+    assert.deepEqual(await rowCounts(db, app.id), { events: 1, deliveries: 0, outbox: 0 });
+  });
+
+  it('writes nothing when the outbox insert fails: 500, no event, no delivery, no outbox row', async () => {
+    const app = await api.createApplication();
+    await endpoint(app.key, {});
+    await endpoint(app.key, { eventTypes: ['boom'] });
+    const fn = `tern_test_fail_outbox_${randomBytes(4).toString('hex')}`;
+    // Row-level AFTER triggers see every row the statement wrote, deliveries included.
+    await db.query(`
+      CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF EXISTS (SELECT 1 FROM deliveries WHERE id = NEW.delivery_id AND application_id = '${app.id}') THEN
+          RAISE EXCEPTION 'outbox insert refused by test trigger';
+        END IF;
+        RETURN NEW;
+      END $$`);
+    try {
+      await db.query(`CREATE TRIGGER ${fn} AFTER INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION ${fn}()`);
+      const single = await api.request('POST', '/v1/events', {
+        key: app.key,
+        body: { eventType: 'boom', payload: { x: 1 }, idempotencyKey: 'atomic' },
+      });
+      assert.equal(single.status, 500);
+      assert.equal(single.body.error, 'internal_error');
+      assert.ok(!JSON.stringify(single.body).includes('refused'), 'no database detail leaks');
+      const batch = await api.request('POST', '/v1/events/batch', {
+        key: app.key,
+        body: {
+          events: [
+            { eventType: 'boom', payload: {} },
+            { eventType: 'other', payload: {} },
+          ],
+        },
+      });
+      assert.equal(batch.status, 500);
+      assert.deepEqual(await rowCounts(db, app.id), { events: 0, deliveries: 0, outbox: 0 });
+    } finally {
+      await db.query(`DROP TRIGGER IF EXISTS ${fn} ON outbox`);
+      await db.query(`DROP FUNCTION IF EXISTS ${fn}()`);
+    }
+    // The key was not used up by the failed attempt.
+    const retry = await api.request('POST', '/v1/events', {
+      key: app.key,
+      body: { eventType: 'boom', payload: { x: 1 }, idempotencyKey: 'atomic' },
+    });
+    assert.equal(retry.status, 202);
+    assert.deepEqual(await rowCounts(db, app.id), { events: 1, deliveries: 2, outbox: 2 });
+  });
+
+  it('writes a batch of 500 events with all their deliveries and outbox rows, answering in input order', async () => {
+    const app = await api.createApplication();
+    await endpoint(app.key, { eventTypes: [] });
+    await endpoint(app.key, { eventTypes: ['even'] });
+    await endpoint(app.key, { eventTypes: ['even'], disabled: true });
+    const events = Array.from({ length: 500 }, (_, i) => ({
+      eventType: i % 2 === 0 ? 'even' : 'odd',
+      payload: { i, pad: 'p'.repeat(200) },
+      ...(i % 50 === 0 ? { idempotencyKey: `batch-${i}` } : {}),
+    }));
+    const r = await api.request('POST', '/v1/events/batch', { key: app.key, body: { events } });
+    assert.equal(r.status, 202, JSON.stringify(r.body).slice(0, 500));
+    const data = r.body.data as {
+      id: string;
+      eventType: string;
+      deliveryCount: number;
+      duplicate: boolean;
+    }[];
+    assert.equal(data.length, 500);
+    assert.equal(new Set(data.map((d) => d.id)).size, 500);
+    data.forEach((d, i) => {
+      assert.equal(d.eventType, events[i]!.eventType);
+      assert.equal(d.deliveryCount, i % 2 === 0 ? 2 : 1);
+      assert.equal(d.duplicate, false);
+    });
+    assert.deepEqual(await rowCounts(db, app.id), { events: 500, deliveries: 750, outbox: 750 });
+    const stored = await db.query<{ id: string; i: number }>(
+      `SELECT id, (payload->>'i')::int AS i FROM events WHERE id = ANY($1::text[])`,
+      [data.map((d) => d.id)],
+    );
+    const byId = new Map(stored.rows.map((s) => [s.id, s.i]));
+    data.forEach((d, i) => assert.equal(byId.get(d.id), i));
+    const one = await api.request('GET', `/v1/events/${data[7]!.id}`, { key: app.key });
+    assert.deepEqual(one.body.payload, events[7]!.payload);
+  });
+
+  it('writes nothing from a batch with one bad item', async () => {
+    const app = await api.createApplication();
+    await endpoint(app.key, {});
+    const events: unknown[] = Array.from({ length: 20 }, (_, i) => ({ eventType: 'ok', payload: { i } }));
+    events[13] = { eventType: 'ok', payload: 'not an object' };
+    const r = await api.request('POST', '/v1/events/batch', { key: app.key, body: { events } });
+    assert.equal(r.status, 422);
+    assert.deepEqual(
+      [...new Set((r.body.fields as { field: string }[]).map((f) => f.field))],
+      ['events[13].payload'],
+    );
+    assert.deepEqual(await rowCounts(db, app.id), { events: 0, deliveries: 0, outbox: 0 });
+  });
+});
