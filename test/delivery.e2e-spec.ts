@@ -40,12 +40,18 @@ describe('delivery engine', () => {
     receivers.push(r);
     return r;
   }
-  async function endpoint(url: string, extra: Record<string, unknown> = {}): Promise<{ id: string; secret: string }> {
+  async function endpoint(
+    url: string,
+    extra: Record<string, unknown> = {},
+  ): Promise<{ id: string; secret: string }> {
     const r = await stack.api.request('POST', '/v1/endpoints', { key, body: { url, ...extra } });
     assert.equal(r.status, 201, JSON.stringify(r.body));
     return { id: r.body.id, secret: r.body.secret };
   }
-  async function emit(eventType = 'order.created', payload: Record<string, unknown> = { n: 1 }): Promise<string> {
+  async function emit(
+    eventType = 'order.created',
+    payload: Record<string, unknown> = { n: 1 },
+  ): Promise<string> {
     const r = await stack.api.request('POST', '/v1/events', { key, body: { eventType, payload } });
     assert.equal(r.status, 202, JSON.stringify(r.body));
     return r.body.id;
@@ -123,7 +129,10 @@ describe('delivery engine', () => {
     const d = await settled(evt, ep.id);
     assert.equal(d.status, 'succeeded');
     assert.equal(rx.requests.length, 2);
-    assert.ok(rx.requests[1].at - rx.requests[0].at >= 1000, `second attempt came after ${rx.requests[1].at - rx.requests[0].at} ms`);
+    assert.ok(
+      rx.requests[1].at - rx.requests[0].at >= 1000,
+      `second attempt came after ${rx.requests[1].at - rx.requests[0].at} ms`,
+    );
   });
 
   it('a receiver that never answers → timeout, retried', async () => {

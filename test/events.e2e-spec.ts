@@ -16,7 +16,7 @@ async function rowCounts(db: Client, applicationId: string) {
               WHERE d.application_id = $1)::int AS outbox`,
     [applicationId],
   );
-  return r.rows[0]!;
+  return r.rows[0];
 }
 
 function fieldsOf(body: { fields?: { field: string }[] }): string[] {
@@ -150,10 +150,10 @@ describe('events API', () => {
     );
     assert.equal(all.body.nextCursor, null);
     assert.deepEqual(all.body.data[0], {
-      id: made[6]!.id,
+      id: made[6].id,
       eventType: 'a.even',
       idempotencyKey: 'k-6',
-      createdAt: made[6]!.createdAt,
+      createdAt: made[6].createdAt,
     });
 
     const paged: string[] = [];
@@ -174,17 +174,17 @@ describe('events API', () => {
     const odd = await api.request('GET', '/v1/events?eventType=b.odd', { key: app.key });
     assert.deepEqual(
       (odd.body.data as { id: string }[]).map((e) => e.id),
-      [made[5]!.id, made[3]!.id, made[1]!.id],
+      [made[5].id, made[3].id, made[1].id],
     );
 
     // since is inclusive, until exclusive.
-    const since = encodeURIComponent(made[2]!.createdAt);
-    const until = encodeURIComponent(made[5]!.createdAt);
+    const since = encodeURIComponent(made[2].createdAt);
+    const until = encodeURIComponent(made[5].createdAt);
     const window = await api.request('GET', `/v1/events?since=${since}&until=${until}`, { key: app.key });
     assert.equal(window.status, 200);
     assert.deepEqual(
       (window.body.data as { id: string }[]).map((e) => e.id),
-      [made[4]!.id, made[3]!.id, made[2]!.id],
+      [made[4].id, made[3].id, made[2].id],
     );
     const evenInWindow = await api.request(
       'GET',
@@ -195,7 +195,7 @@ describe('events API', () => {
     );
     assert.deepEqual(
       (evenInWindow.body.data as { id: string }[]).map((e) => e.id),
-      [made[4]!.id, made[2]!.id],
+      [made[4].id, made[2].id],
     );
     const dateOnly = await api.request('GET', '/v1/events?since=2000-01-01&until=2000-01-02', {
       key: app.key,

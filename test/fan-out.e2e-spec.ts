@@ -15,7 +15,7 @@ async function rowCounts(db: Client, applicationId: string) {
               WHERE d.application_id = $1)::int AS outbox`,
     [applicationId],
   );
-  return r.rows[0]!;
+  return r.rows[0];
 }
 
 describe('fan-out: event → deliveries → outbox', () => {
@@ -188,7 +188,7 @@ describe('fan-out: event → deliveries → outbox', () => {
     assert.equal(data.length, 500);
     assert.equal(new Set(data.map((d) => d.id)).size, 500);
     data.forEach((d, i) => {
-      assert.equal(d.eventType, events[i]!.eventType);
+      assert.equal(d.eventType, events[i].eventType);
       assert.equal(d.deliveryCount, i % 2 === 0 ? 2 : 1);
       assert.equal(d.duplicate, false);
     });
@@ -199,8 +199,8 @@ describe('fan-out: event → deliveries → outbox', () => {
     );
     const byId = new Map(stored.rows.map((s) => [s.id, s.i]));
     data.forEach((d, i) => assert.equal(byId.get(d.id), i));
-    const one = await api.request('GET', `/v1/events/${data[7]!.id}`, { key: app.key });
-    assert.deepEqual(one.body.payload, events[7]!.payload);
+    const one = await api.request('GET', `/v1/events/${data[7].id}`, { key: app.key });
+    assert.deepEqual(one.body.payload, events[7].payload);
   });
 
   it('writes nothing from a batch with one bad item', async () => {

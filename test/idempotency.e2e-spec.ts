@@ -13,7 +13,7 @@ async function rowCounts(db: Client, applicationId: string) {
               WHERE d.application_id = $1)::int AS outbox`,
     [applicationId],
   );
-  return r.rows[0]!;
+  return r.rows[0];
 }
 
 async function withEndpoints(api: ApiHarness, n: number): Promise<{ id: string; key: string }> {

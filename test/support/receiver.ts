@@ -18,6 +18,7 @@ export class TestReceiver {
   private script: ((req: ReceivedRequest, res: ServerResponse) => void)[] = [];
   private fallback: (req: ReceivedRequest, res: ServerResponse) => void = (_q, res) => res.end('ok');
   private readonly sockets = new Set<import('node:net').Socket>();
+  private readonly hanging: ServerResponse[] = [];
 
   private constructor(private readonly server: Server) {}
 
@@ -32,9 +33,16 @@ export class TestReceiver {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        const rec = { at: Date.now(), method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+        const rec = {
+          at: Date.now(),
+          method: req.method ?? '',
+          path: req.url ?? '',
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        };
         r.requests.push(rec);
         const step = r.script.shift() ?? r.fallback;
+        if (step === HANG) r.hanging.push(res);
         step(rec, res);
       });
     });
@@ -47,7 +55,9 @@ export class TestReceiver {
   }
 
   /** Replies for the next requests, in order: a status code, or a function. */
-  reply(...steps: (number | { status: number; headers?: Record<string, string>; body?: string } | 'hang')[]): this {
+  reply(
+    ...steps: (number | { status: number; headers?: Record<string, string>; body?: string } | 'hang')[]
+  ): this {
     for (const s of steps) this.script.push(toHandler(s));
     return this;
   }
@@ -57,15 +67,25 @@ export class TestReceiver {
     return this;
   }
 
+  /** Answers every request left hanging so far. */
+  answerHanging(status: number): void {
+    for (const res of this.hanging.splice(0)) {
+      res.writeHead(status);
+      res.end();
+    }
+  }
+
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }
 
+const HANG = (_req: ReceivedRequest, _res: ServerResponse): void => undefined;
+
 function toHandler(s: number | { status: number; headers?: Record<string, string>; body?: string } | 'hang') {
+  if (s === 'hang') return HANG;
   return (_req: ReceivedRequest, res: ServerResponse) => {
-    if (s === 'hang') return;
     const spec = typeof s === 'number' ? { status: s } : s;
     res.writeHead(spec.status, spec.headers ?? {});
     res.end(spec.body ?? '');

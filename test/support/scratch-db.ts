@@ -4,7 +4,9 @@ import { ensureDatabase, migrate } from '@tern/database';
 import { TEST_ENV } from './test-env';
 
 /** A fresh, migrated database for tests that run a worker (its relay must not see other files' outbox rows). */
-export async function createScratchDatabase(label: string): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function createScratchDatabase(
+  label: string,
+): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `tern_t_${label.replace(/[^a-z0-9]/g, '_')}_${randomBytes(4).toString('hex')}`;
   const url = new URL(TEST_ENV.DATABASE_URL);
   url.pathname = `/${name}`;

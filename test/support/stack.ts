@@ -1,6 +1,8 @@
 import { INestApplicationContext } from '@nestjs/common';
 import { loadConfig } from '@tern/config';
+import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { createWorkerApp } from '../../apps/worker/src/bootstrap';
 import { ApiHarness } from './api-harness';
 import { createScratchDatabase } from './scratch-db';
@@ -28,7 +30,11 @@ export class TestStack {
     private readonly dropDb: () => Promise<void>,
   ) {}
 
-  static async start(label: string, env: Record<string, string> = {}, opts: { worker?: boolean } = {}): Promise<TestStack> {
+  static async start(
+    label: string,
+    env: Record<string, string> = {},
+    opts: { worker?: boolean } = {},
+  ): Promise<TestStack> {
     const db = await createScratchDatabase(label);
     const full = {
       ...FAST_DELIVERY_ENV,
@@ -61,4 +67,24 @@ export class TestStack {
     await this.api.stop();
     await this.dropDb();
   }
+}
+
+/** A worker as a real child process (dist build), for crash and multi-process tests. */
+export function spawnWorker(env: Record<string, string>, label = 'worker'): ChildProcess {
+  const main = join(__dirname, '../../apps/worker/src/main.js');
+  const child = spawn(process.execPath, [main], {
+    env: { ...process.env, ...env, MIGRATE_ON_START: 'false' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const verbose = process.env.TEST_LOG_LEVEL && process.env.TEST_LOG_LEVEL !== 'silent';
+  child.stdout?.on('data', (d: Buffer) => verbose && process.stdout.write(`[${label}] ${d.toString()}`));
+  child.stderr?.on('data', (d: Buffer) => process.stderr.write(`[${label}] ${d.toString()}`));
+  return child;
+}
+
+export function exited(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
+    child.once('exit', (code) => resolve(code));
+  });
 }

@@ -1,6 +1,12 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig } from '@tern/config';
-import { checkPostgres, checkRedis, DependencyUnavailableError, ensureDatabase, migrate } from '@tern/database';
+import {
+  checkPostgres,
+  checkRedis,
+  DependencyUnavailableError,
+  ensureDatabase,
+  migrate,
+} from '@tern/database';
 import { createWorkerApp } from './bootstrap';
 
 async function main(): Promise<void> {

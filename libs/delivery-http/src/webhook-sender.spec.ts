@@ -6,7 +6,14 @@ import type { AddressInfo } from 'node:net';
 import * as net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { AddressPolicy } from '@tern/delivery-rules';
-import { DestinationBlockedError, errorClassOf, guardedLookup, SendResult, WebhookSender, WebhookSenderOptions } from './webhook-sender';
+import {
+  DestinationBlockedError,
+  errorClassOf,
+  guardedLookup,
+  SendResult,
+  WebhookSender,
+  WebhookSenderOptions,
+} from './webhook-sender';
 
 interface Received {
   method?: string;
@@ -24,13 +31,20 @@ interface Receiver {
 }
 
 /** A real loopback HTTP receiver; `handler` runs once the request body has been read. */
-async function startReceiver(handler: (req: http.IncomingMessage, res: http.ServerResponse) => void): Promise<Receiver> {
+async function startReceiver(
+  handler: (req: http.IncomingMessage, res: http.ServerResponse) => void,
+): Promise<Receiver> {
   const requests: Received[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      requests.push({ method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString() });
+      requests.push({
+        method: req.method,
+        url: req.url,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString(),
+      });
       handler(req, res);
     });
   });
@@ -77,7 +91,7 @@ after(async () => {
   await Promise.all(senders.map((s) => s.close()));
 });
 
-describe('WebhookSender: responses', () => {
+describe('WebhookSender: responses', { timeout: 20_000 }, () => {
   let big: Receiver;
   let endless: Receiver;
   let small: Receiver;
@@ -152,6 +166,9 @@ describe('WebhookSender: responses', () => {
     const sender = makeSender();
     const before = small.connections;
     const a = await post(sender, small.url());
+    // undici hands the socket back to its pool a tick after the body ends; a request sent in the same tick as the
+    // previous body's end would open a second connection.
+    await new Promise((resolve) => setImmediate(resolve));
     const b = await post(sender, small.url());
     for (const r of [a, b]) {
       assert.equal(r.statusCode, 200);
@@ -176,7 +193,7 @@ describe('WebhookSender: responses', () => {
   });
 });
 
-describe('WebhookSender: redirects and failures', () => {
+describe('WebhookSender: redirects and failures', { timeout: 20_000 }, () => {
   let target: Receiver;
   let redirector: Receiver;
   let silent: Receiver;
@@ -201,7 +218,10 @@ describe('WebhookSender: redirects and failures', () => {
     rawTrickler = net.createServer((socket) => {
       const line = 'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok';
       let i = 0;
-      const timer = setInterval(() => (i < line.length ? socket.write(line[i++]) : clearInterval(timer)), 200);
+      const timer = setInterval(
+        () => (i < line.length ? socket.write(line[i++]) : clearInterval(timer)),
+        200,
+      );
       socket.on('close', () => clearInterval(timer));
       socket.on('error', () => undefined);
     });
@@ -271,27 +291,38 @@ describe('WebhookSender: redirects and failures', () => {
 
   it('maps a resolver that never answers to connect_timeout', async () => {
     const hang = (() => undefined) as unknown as typeof dns.lookup;
-    const r = await post(makeSender({ connectTimeoutMs: 300, attemptTimeoutMs: 5000, lookup: hang }), 'http://hang.test/');
+    const r = await post(
+      makeSender({ connectTimeoutMs: 300, attemptTimeoutMs: 5000, lookup: hang }),
+      'http://hang.test/',
+    );
     assert.equal(r.errorClass, 'connect_timeout', r.errorMessage);
-    assert.ok(r.durationMs >= 250 && r.durationMs < 2000, `took ${r.durationMs} ms`);
+    // undici 7 runs connect timeouts on its coarse "fast timers" (≈500 ms ticks): 300 ms fires after ~0.5-1 s.
+    assert.ok(r.durationMs >= 250 && r.durationMs < 2500, `took ${r.durationMs} ms`);
   });
 
   it('maps a DNS failure to dns', async () => {
     const notFound = ((_h: string, _o: unknown, cb: (e: Error) => void) =>
-      cb(Object.assign(new Error('getaddrinfo ENOTFOUND nowhere.test'), { code: 'ENOTFOUND' }))) as unknown as typeof dns.lookup;
+      cb(
+        Object.assign(new Error('getaddrinfo ENOTFOUND nowhere.test'), { code: 'ENOTFOUND' }),
+      )) as unknown as typeof dns.lookup;
     const r = await post(makeSender({ lookup: notFound }), 'http://nowhere.test/');
     assert.equal(r.errorClass, 'dns');
     assert.match(r.errorMessage ?? '', /ENOTFOUND/);
   });
 
-  it('rejects URLs it cannot use, without throwing', async () => {
+  it('rejects URLs and headers it cannot use, without throwing', async () => {
     const sender = makeSender();
     assert.equal((await post(sender, 'not a url')).errorClass, 'invalid_url');
     assert.equal((await post(sender, 'ftp://127.0.0.1/')).errorClass, 'invalid_url');
+    const before = target.requests.length;
+    const r = await sender.send({ url: target.url(), headers: { 'x-evil': 'a\r\nx-injected: 1' }, body: '' });
+    assert.equal(r.errorClass, 'invalid_url', r.errorMessage);
+    assert.match(r.errorMessage ?? '', /header/i);
+    assert.equal(target.requests.length, before);
   });
 });
 
-describe('WebhookSender: SSRF', () => {
+describe('WebhookSender: SSRF', { timeout: 20_000 }, () => {
   let receiver: Receiver;
   before(async () => {
     receiver = await startReceiver((_req, res) => res.end('reached'));
@@ -324,7 +355,10 @@ describe('WebhookSender: SSRF', () => {
 
   it('names the resolved address when a hostname resolves to a blocked one', async () => {
     const r = await post(makeSender({ policy: STRICT }), `http://localhost:${receiver.port}/`);
-    assert.match(r.errorMessage ?? '', /^destination localhost resolves to (127\.0\.0\.1|::1), which is not allowed \(loopback\)$/);
+    assert.match(
+      r.errorMessage ?? '',
+      /^destination localhost resolves to (127\.0\.0\.1|::1), which is not allowed \(loopback\)$/,
+    );
   });
 
   it('blocks a name if ANY of its addresses is blocked', async () => {
@@ -333,7 +367,10 @@ describe('WebhookSender: SSRF', () => {
         { address: '8.8.8.8', family: 4 },
         { address: '127.0.0.1', family: 4 },
       ])) as unknown as typeof dns.lookup;
-    const r = await post(makeSender({ policy: STRICT, lookup: mixed }), `http://mixed.test:${receiver.port}/`);
+    const r = await post(
+      makeSender({ policy: STRICT, lookup: mixed }),
+      `http://mixed.test:${receiver.port}/`,
+    );
     assert.equal(r.errorClass, 'destination_blocked');
     assert.match(r.errorMessage ?? '', /mixed\.test resolves to 127\.0\.0\.1/);
     assert.equal(receiver.connections, 0);
@@ -341,7 +378,11 @@ describe('WebhookSender: SSRF', () => {
 
   it('lets allow-listed loopback through (literal, shorthand and name)', async () => {
     const sender = makeSender({ policy: LOOPBACK });
-    for (const url of [receiver.url(), `http://127.1:${receiver.port}/`, `http://localhost:${receiver.port}/`]) {
+    for (const url of [
+      receiver.url(),
+      `http://127.1:${receiver.port}/`,
+      `http://localhost:${receiver.port}/`,
+    ]) {
       const r = await post(sender, url);
       assert.equal(r.errorClass, undefined, `${url}: ${r.errorMessage}`);
       assert.equal(r.statusCode, 200);
@@ -357,7 +398,10 @@ describe('WebhookSender: SSRF', () => {
       cb(null, [{ address: '127.0.0.1', family: 4 }]);
     }) as unknown as typeof dns.lookup;
     const before = receiver.requests.length;
-    const r = await post(makeSender({ policy: LOOPBACK, lookup: fake }), `http://receiver.test:${receiver.port}/x`);
+    const r = await post(
+      makeSender({ policy: LOOPBACK, lookup: fake }),
+      `http://receiver.test:${receiver.port}/x`,
+    );
     assert.equal(r.statusCode, 200, r.errorMessage);
     assert.equal(r.remoteAddress, '127.0.0.1');
     assert.equal(receiver.requests.length, before + 1);
@@ -378,7 +422,9 @@ describe('guardedLookup', () => {
   }) as unknown as typeof dns.lookup;
 
   function call(lookup: typeof dns.lookup, ...args: unknown[]): Promise<unknown[]> {
-    return new Promise((resolve) => (lookup as (...a: unknown[]) => void)('example.test', ...args, (...r: unknown[]) => resolve(r)));
+    return new Promise((resolve) =>
+      (lookup as (...a: unknown[]) => void)('example.test', ...args, (...r: unknown[]) => resolve(r)),
+    );
   }
 
   it('answers the { all: true } form with the whole list', async () => {

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import * as diagnosticsChannel from 'node:diagnostics_channel';
 import * as dns from 'node:dns';
 import type { LookupAddress, LookupOptions } from 'node:dns';
-import type { Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { AddressPolicy, DeliveryErrorClass, ipLiteralOf } from '@tern/delivery-rules';
 import { Agent, request } from 'undici';
@@ -62,7 +62,11 @@ export class DestinationBlockedError extends Error {
   }
 }
 
-type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+type LookupCallback = (
+  err: NodeJS.ErrnoException | null,
+  address: string | LookupAddress[],
+  family?: number,
+) => void;
 type AnyLookup = (hostname: string, options: LookupOptions, callback: LookupCallback) => void;
 
 /**
@@ -71,19 +75,24 @@ type AnyLookup = (hostname: string, options: LookupOptions, callback: LookupCall
  * call forms: `{ all: true }` (what Node 20's net.connect uses, with autoSelectFamily) and the single-address one.
  * Because the socket connects to exactly the addresses checked here, there is no check-then-resolve-again gap.
  */
-export function guardedLookup(policy: AddressPolicy, base: typeof dns.lookup = dns.lookup): typeof dns.lookup {
+export function guardedLookup(
+  policy: AddressPolicy,
+  base: typeof dns.lookup = dns.lookup,
+): typeof dns.lookup {
   const resolve = base as unknown as AnyLookup;
   function lookup(hostname: string, optionsOrCallback: unknown, maybeCallback?: unknown): void {
-    const callback = (typeof optionsOrCallback === 'function' ? optionsOrCallback : maybeCallback) as LookupCallback;
+    const callback = (
+      typeof optionsOrCallback === 'function' ? optionsOrCallback : maybeCallback
+    ) as LookupCallback;
     const options: LookupOptions =
       typeof optionsOrCallback === 'number'
         ? { family: optionsOrCallback }
         : typeof optionsOrCallback === 'object' && optionsOrCallback !== null
-          ? (optionsOrCallback as LookupOptions)
+          ? optionsOrCallback
           : {};
     resolve(hostname, { ...options, all: true }, (err, result) => {
       if (err) return callback(err, options.all ? [] : '');
-      const list = Array.isArray(result) ? result : [{ address: result, family: 0 }];
+      const list = Array.isArray(result) ? result : [{ address: result, family: isIP(result) }];
       if (list.length === 0) {
         const notFound: NodeJS.ErrnoException = new Error(`getaddrinfo ENOTFOUND ${hostname}`);
         notFound.code = 'ENOTFOUND';
@@ -92,7 +101,10 @@ export function guardedLookup(policy: AddressPolicy, base: typeof dns.lookup = d
       for (const { address } of list) {
         const verdict = policy.check(address);
         if (!verdict.allowed) {
-          return callback(new DestinationBlockedError(hostname, address, verdict.reason), options.all ? [] : '');
+          return callback(
+            new DestinationBlockedError(hostname, address, verdict.reason),
+            options.all ? [] : '',
+          );
         }
       }
       if (options.all) return callback(null, list);
@@ -160,6 +172,7 @@ export function errorClassOf(err: unknown): DeliveryErrorClass {
 }
 
 function messageOf(err: unknown): string {
+  if (err instanceof DestinationBlockedError) return err.message;
   if (err instanceof Error) {
     const code = (err as NodeJS.ErrnoException).code;
     const msg = err.message || err.name;
@@ -231,7 +244,9 @@ export class WebhookSender {
     const result: Omit<SendResult, 'durationMs'> = {};
     try {
       const headers = { ...req.headers };
-      if (!Object.keys(headers).some((k) => k.toLowerCase() === 'user-agent')) headers['user-agent'] = this.opts.userAgent;
+      if (!Object.keys(headers).some((k) => k.toLowerCase() === 'user-agent')) {
+        headers['user-agent'] = this.opts.userAgent;
+      }
       const response = await attemptTrace.run(trace, () =>
         request(req.url, {
           dispatcher: this.agent,
@@ -300,7 +315,10 @@ function flattenHeaders(headers: Record<string, string | string[] | undefined>):
  * Reads at most `max` bytes, then destroys the body (undici closes that connection) instead of downloading the
  * rest. A body that ends within the cap leaves the connection reusable.
  */
-async function readCapped(body: AsyncIterable<Buffer>, max: number): Promise<{ text: string; truncated: boolean }> {
+async function readCapped(
+  body: AsyncIterable<Buffer>,
+  max: number,
+): Promise<{ text: string; truncated: boolean }> {
   const chunks: Buffer[] = [];
   let size = 0;
   let truncated = false;

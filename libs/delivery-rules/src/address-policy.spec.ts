@@ -61,13 +61,31 @@ describe('AddressPolicy.check', () => {
     });
   }
 
-  for (const ip of ['8.8.8.8', '1.1.1.1', '93.184.215.14', '2606:4700::1', '2a00:1450:4001:80b::200e', '::ffff:8.8.8.8']) {
+  for (const ip of [
+    '8.8.8.8',
+    '1.1.1.1',
+    '93.184.215.14',
+    '2606:4700::1',
+    '2a00:1450:4001:80b::200e',
+    '::ffff:8.8.8.8',
+  ]) {
     it(`allows global unicast ${ip}`, () => {
       assert.deepEqual(strict.check(ip), { allowed: true, reason: 'unicast' });
     });
   }
 
-  for (const ip of ['', 'localhost', 'example.com', '127.1', '0x7f.0.0.1', '010.0.0.1', '2130706433', '1.2.3.4.5', '::1::', '[::1]']) {
+  for (const ip of [
+    '',
+    'localhost',
+    'example.com',
+    '127.1',
+    '0x7f.0.0.1',
+    '010.0.0.1',
+    '2130706433',
+    '1.2.3.4.5',
+    '::1::',
+    '[::1]',
+  ]) {
     it(`blocks non-canonical or unparseable ${JSON.stringify(ip)} as invalid`, () => {
       assert.deepEqual(strict.check(ip), { allowed: false, reason: 'invalid' });
     });
@@ -169,21 +187,45 @@ describe('checkUrlDestination', () => {
   }
 
   it('allows public literals and leaves names to connect time', () => {
-    assert.deepEqual(checkUrlDestination('https://8.8.8.8/hook', strict), { allowed: true, reason: 'unicast' });
-    assert.deepEqual(checkUrlDestination('https://[2606:4700::1]/', strict), { allowed: true, reason: 'unicast' });
-    assert.deepEqual(checkUrlDestination('https://hooks.example.com/x', strict), { allowed: true, reason: 'hostname' });
-    assert.deepEqual(checkUrlDestination('http://localhost:3000/', strict), { allowed: true, reason: 'hostname' });
+    assert.deepEqual(checkUrlDestination('https://8.8.8.8/hook', strict), {
+      allowed: true,
+      reason: 'unicast',
+    });
+    assert.deepEqual(checkUrlDestination('https://[2606:4700::1]/', strict), {
+      allowed: true,
+      reason: 'unicast',
+    });
+    assert.deepEqual(checkUrlDestination('https://hooks.example.com/x', strict), {
+      allowed: true,
+      reason: 'hostname',
+    });
+    assert.deepEqual(checkUrlDestination('http://localhost:3000/', strict), {
+      allowed: true,
+      reason: 'hostname',
+    });
   });
 
   it('applies the allow-list to literals', () => {
     const loopback = AddressPolicy.fromCsv('127.0.0.0/8');
-    assert.deepEqual(checkUrlDestination('http://127.0.0.1:9000/', loopback), { allowed: true, reason: 'allowlisted' });
-    assert.deepEqual(checkUrlDestination('http://127.1:9000/', loopback), { allowed: true, reason: 'allowlisted' });
+    assert.deepEqual(checkUrlDestination('http://127.0.0.1:9000/', loopback), {
+      allowed: true,
+      reason: 'allowlisted',
+    });
+    assert.deepEqual(checkUrlDestination('http://127.1:9000/', loopback), {
+      allowed: true,
+      reason: 'allowlisted',
+    });
   });
 
   it('rejects unparseable URLs and non-http(s) schemes', () => {
     assert.deepEqual(checkUrlDestination('not a url', strict), { allowed: false, reason: 'invalid_url' });
-    assert.deepEqual(checkUrlDestination('ftp://8.8.8.8/', strict), { allowed: false, reason: 'unsupported_scheme' });
-    assert.deepEqual(checkUrlDestination('file:///etc/passwd', strict), { allowed: false, reason: 'unsupported_scheme' });
+    assert.deepEqual(checkUrlDestination('ftp://8.8.8.8/', strict), {
+      allowed: false,
+      reason: 'unsupported_scheme',
+    });
+    assert.deepEqual(checkUrlDestination('file:///etc/passwd', strict), {
+      allowed: false,
+      reason: 'unsupported_scheme',
+    });
   });
 });

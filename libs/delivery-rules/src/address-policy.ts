@@ -118,7 +118,8 @@ function parseAllowEntry(entry: string): Cidr {
       cidr = undefined;
     }
   }
-  if (!cidr) throw new Error(`invalid allow-list entry "${entry}": expected a CIDR such as 10.0.0.0/8 or fd00::/8`);
+  if (!cidr)
+    throw new Error(`invalid allow-list entry "${entry}": expected a CIDR such as 10.0.0.0/8 or fd00::/8`);
   const [addr, bits] = cidr;
   if (addr.kind() === 'ipv6' && bits >= 96 && (addr as ipaddr.IPv6).isIPv4MappedAddress()) {
     return [(addr as ipaddr.IPv6).toIPv4Address(), bits - 96];

@@ -97,7 +97,17 @@ describe('parseRetryAfter', () => {
   });
 
   it('rejects everything else', () => {
-    for (const v of ['', '-5', '1.5', '1e3', '5 seconds', '2026-11-25T12:05:00Z', 'Sun, 06 Nov 1994 08:49:37', 'Foo, 06 Nov 1994 08:49:37 GMT', 'Sun, 99 Nov 1994 08:49:37 GMT']) {
+    for (const v of [
+      '',
+      '-5',
+      '1.5',
+      '1e3',
+      '5 seconds',
+      '2026-11-25T12:05:00Z',
+      'Sun, 06 Nov 1994 08:49:37',
+      'Foo, 06 Nov 1994 08:49:37 GMT',
+      'Sun, 99 Nov 1994 08:49:37 GMT',
+    ]) {
       assert.equal(parseRetryAfter(v, now), undefined, JSON.stringify(v));
     }
     assert.equal(parseRetryAfter(undefined, now), undefined);
@@ -138,14 +148,20 @@ describe('classifyAttempt: transport errors', () => {
   }
 
   it('covers every error class', () => {
-    assert.deepEqual([...DELIVERY_ERROR_CLASSES].sort(), [...retried, 'destination_blocked', 'invalid_url'].sort());
+    assert.deepEqual(
+      [...DELIVERY_ERROR_CLASSES].sort(),
+      [...retried, 'destination_blocked', 'invalid_url'].sort(),
+    );
   });
 
   it('an error wins over the status seen before it (a 200 whose body timed out is retried)', () => {
     const v = classifyAttempt({ statusCode: 200, errorClass: 'timeout', now });
     assert.equal(v.outcome, 'retry');
     assert.equal(v.reason, 'timeout (after HTTP 200)');
-    assert.equal(classifyAttempt({ statusCode: 410, errorClass: 'connection_reset', now }).disableEndpoint, false);
+    assert.equal(
+      classifyAttempt({ statusCode: 410, errorClass: 'connection_reset', now }).disableEndpoint,
+      false,
+    );
   });
 
   it('no status and no error is retried', () => {

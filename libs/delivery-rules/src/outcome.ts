@@ -7,7 +7,8 @@
  * - `response_too_slow`: reserved for a response whose head arrived but whose body did not finish in time (the
  *   current sender reports that as `timeout` with the status code); retried like a timeout.
  * - `destination_blocked`: the SSRF policy refused the destination address; nothing was sent.
- * - `invalid_url`: the URL could not be used (not http(s), unparseable); nothing was sent.
+ * - `invalid_url`: the request could not be made as given (URL not http(s) or unparseable, or a header value
+ *   the HTTP client rejects); nothing was sent.
  */
 export type DeliveryErrorClass =
   | 'timeout'
@@ -77,7 +78,11 @@ export function classifyAttempt(input: AttemptInput): AttemptVerdict {
     return { outcome: 'succeeded', reason: `HTTP ${statusCode}`, disableEndpoint: false };
   }
   if (statusCode >= 500 || RETRYABLE_4XX.has(statusCode)) {
-    const verdict: AttemptVerdict = { outcome: 'retry', reason: `HTTP ${statusCode}`, disableEndpoint: false };
+    const verdict: AttemptVerdict = {
+      outcome: 'retry',
+      reason: `HTTP ${statusCode}`,
+      disableEndpoint: false,
+    };
     if (RETRY_AFTER_STATUSES.has(statusCode)) {
       const retryAfterMs = parseRetryAfter(input.retryAfter, input.now);
       if (retryAfterMs !== undefined) {

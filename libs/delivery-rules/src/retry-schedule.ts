@@ -8,7 +8,11 @@ export interface RetryPolicy {
 }
 
 /** Matches the AppConfig defaults (RETRY_BASE_DELAY_MS, RETRY_MAX_DELAY_MS, RETRY_JITTER). */
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { baseDelayMs: 5_000, maxDelayMs: 2 * 3600 * 1000, jitter: 0.2 };
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  baseDelayMs: 5_000,
+  maxDelayMs: 2 * 3600 * 1000,
+  jitter: 0.2,
+};
 
 /** Throws a RangeError if the policy cannot produce a schedule. */
 export function assertRetryPolicy(policy: RetryPolicy): void {

@@ -62,7 +62,7 @@ describe('signatureHeader', () => {
     assert.deepEqual(new Webhook(secret).verify(body, headers('msg_abc', now, header)), JSON.parse(body));
   });
 
-  it('verifies during rotation when only the second entry is the verifier\'s secret', () => {
+  it("verifies during rotation when only the second entry is the verifier's secret", () => {
     const oldSecret = generateSecret();
     const newSecret = generateSecret();
     const now = Math.floor(Date.now() / 1000);
@@ -71,7 +71,10 @@ describe('signatureHeader', () => {
     const verifier = new Webhook(newSecret);
     assert.doesNotThrow(() => verifier.verify(body, headers('msg_rot', now, header)));
     // ...and the verifier really is checking: the first entry alone does not pass for it.
-    assert.throws(() => verifier.verify(body, headers('msg_rot', now, header.split(' ')[0])), /No matching signature/);
+    assert.throws(
+      () => verifier.verify(body, headers('msg_rot', now, header.split(' ')[0])),
+      /No matching signature/,
+    );
   });
 
   it('fails verification for a tampered body or another secret', () => {
@@ -116,11 +119,14 @@ describe('secrets', () => {
   for (const [secret, problem] of bad) {
     it(`rejects ${JSON.stringify(secret)}`, () => {
       assert.match(validateSecret(secret) ?? '', problem);
-      assert.throws(() => parseSecret(secret as string), (err: Error) => {
-        assert.match(err.message, /^invalid webhook secret: /);
-        assert.match(err.message, problem);
-        return true;
-      });
+      assert.throws(
+        () => parseSecret(secret as string),
+        (err: Error) => {
+          assert.match(err.message, /^invalid webhook secret: /);
+          assert.match(err.message, problem);
+          return true;
+        },
+      );
     });
   }
 });

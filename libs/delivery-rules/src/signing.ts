@@ -39,7 +39,11 @@ export function parseSecret(secret: string): Buffer {
 
 /** One signature entry: `v1,` + base64 HMAC-SHA256(key, `${msgId}.${timestampSeconds}.${body}`). */
 export function sign(secret: string, msgId: string, timestampSeconds: number, body: string): string {
-  if (!Number.isSafeInteger(timestampSeconds) || timestampSeconds < 0 || timestampSeconds > MAX_TIMESTAMP_SECONDS) {
+  if (
+    !Number.isSafeInteger(timestampSeconds) ||
+    timestampSeconds < 0 ||
+    timestampSeconds > MAX_TIMESTAMP_SECONDS
+  ) {
     throw new Error(`webhook timestamp must be an integer number of unix seconds (got ${timestampSeconds})`);
   }
   const mac = createHmac('sha256', parseSecret(secret))
@@ -49,7 +53,12 @@ export function sign(secret: string, msgId: string, timestampSeconds: number, bo
 }
 
 /** The `webhook-signature` header value: one space-separated entry per secret (several during rotation). */
-export function signatureHeader(secrets: string[], msgId: string, timestampSeconds: number, body: string): string {
+export function signatureHeader(
+  secrets: string[],
+  msgId: string,
+  timestampSeconds: number,
+  body: string,
+): string {
   if (secrets.length === 0) throw new Error('at least one webhook secret is needed to sign');
   return secrets.map((s) => sign(s, msgId, timestampSeconds, body)).join(' ');
 }

@@ -63,8 +63,8 @@ export const HEADERS_DOC: ApiPropertyOptions = {
   example: { 'X-Tenant': 'acme' },
 };
 /**
- * Keeps the headers object exactly as parsed: class-transformer would silently drop names such as "constructor" or
- * "__proto__", and the service must see (and judge) every name it was sent.
+ * Keeps the headers object as parsed: class-transformer would silently drop names that shadow Object.prototype
+ * methods ("toString", "valueOf", …). (Nest's ValidationPipe already removed "__proto__", "constructor", "prototype".)
  */
 export const rawHeaders = ({ obj, key }: TransformFnParams): unknown => (obj as Record<string, unknown>)[key];
 
@@ -112,7 +112,7 @@ export class CreateEndpointDto {
   @ApiPropertyOptional({
     description:
       'Your own signing secret: "whsec_" + base64 of 24-64 bytes. Generated (32 bytes) when absent. ' +
-      'Returned once in this response; later via GET /v1/endpoints/{id}/secret.',
+      'Returned in this response and by GET /v1/endpoints/{id}/secret.',
     example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
   })
   @OptionalNotNull()

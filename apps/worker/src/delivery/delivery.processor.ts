@@ -1,5 +1,5 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
-import { OnApplicationBootstrap } from '@nestjs/common';
+import { OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '@tern/config';
 import { DELIVERY_QUEUE, DeliveryJobData, DeliveryService } from '@tern/core';
 import { DelayedError, Job } from 'bullmq';
@@ -9,7 +9,7 @@ import { DelayedError, Job } from 'bullmq';
  * delayed; real faults are thrown so BullMQ retries the job.
  */
 @Processor(DELIVERY_QUEUE, { autorun: false })
-export class DeliveryProcessor extends WorkerHost implements OnApplicationBootstrap {
+export class DeliveryProcessor extends WorkerHost implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     private readonly delivery: DeliveryService,
     private readonly config: AppConfig,
@@ -29,6 +29,11 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
       console.error(`delivery worker stopped: ${err.message}`);
       process.exitCode = 1;
     });
+  }
+
+  /** Shutdown step one: take no new jobs and wait for the attempts in flight (bounded by SHUTDOWN_GRACE_MS in main). */
+  async onModuleDestroy(): Promise<void> {
+    await this.worker.close();
   }
 
   async process(job: Job<DeliveryJobData>, token?: string): Promise<string> {

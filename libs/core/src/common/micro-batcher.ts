@@ -46,7 +46,8 @@ export class MicroBatcher<I, O> {
   private async run(items: I[], waiters: { resolve: (o: O) => void; reject: (e: unknown) => void }[]) {
     try {
       const out = await this.flushFn(items);
-      if (out.length !== items.length) throw new Error(`batch flush returned ${out.length} results for ${items.length} items`);
+      if (out.length !== items.length)
+        throw new Error(`batch flush returned ${out.length} results for ${items.length} items`);
       out.forEach((o, i) => waiters[i].resolve(o));
     } catch (err) {
       waiters.forEach((w) => w.reject(err));

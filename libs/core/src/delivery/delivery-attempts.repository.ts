@@ -55,7 +55,8 @@ interface ClaimRow {
   payload: string;
 }
 
-const INTERRUPTED_MESSAGE = 'the worker stopped during this attempt (crash or kill); whether the receiver got it is unknown';
+const INTERRUPTED_MESSAGE =
+  'the worker stopped during this attempt (crash or kill); whether the receiver got it is unknown';
 
 /**
  * The write path of the delivery engine. Claims and results are taken in batches (see DeliveryService): one
@@ -192,7 +193,11 @@ export class DeliveryAttemptsRepository {
   }
 
   /** Pending deliveries due for a while (their job was lost) — the reconciler re-enqueues them. */
-  async findStranded(olderThan: Date, inFlightBefore: Date, limit: number): Promise<{ deliveryId: string; endpointId: string }[]> {
+  async findStranded(
+    olderThan: Date,
+    inFlightBefore: Date,
+    limit: number,
+  ): Promise<{ deliveryId: string; endpointId: string }[]> {
     const rows = await this.prisma.$queryRawUnsafe<{ id: string; endpoint_id: string }[]>(
       `SELECT id, endpoint_id FROM deliveries
        WHERE status = 'pending' AND next_attempt_at <= $1

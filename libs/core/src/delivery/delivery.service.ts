@@ -1,7 +1,13 @@
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '@tern/config';
 import { WebhookSender } from '@tern/delivery-http';
-import { AddressPolicy, classifyAttempt, nextAttemptAt, RetryPolicy, signatureHeader } from '@tern/delivery-rules';
+import {
+  AddressPolicy,
+  classifyAttempt,
+  nextAttemptAt,
+  RetryPolicy,
+  signatureHeader,
+} from '@tern/delivery-rules';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { MicroBatcher } from '../common/micro-batcher';
 import { EndpointsService } from '../endpoints/endpoints.service';
@@ -28,7 +34,7 @@ export const THROTTLE_DELAY_MS = 1000;
  * attempt and schedule what comes next. The rules themselves live in @tern/delivery-rules.
  */
 @Injectable()
-export class DeliveryService implements OnModuleDestroy {
+export class DeliveryService implements OnApplicationShutdown {
   private readonly logger = new Logger(DeliveryService.name);
   private readonly sender: WebhookSender;
   private readonly policy: RetryPolicy;
@@ -57,10 +63,15 @@ export class DeliveryService implements OnModuleDestroy {
       jitter: config.RETRY_JITTER,
     };
     this.claims = new MicroBatcher((ids) => this.repo.claim(ids), CLAIM_BATCH.maxSize, CLAIM_BATCH.maxWaitMs);
-    this.results = new MicroBatcher((rs) => this.repo.record(rs), RECORD_BATCH.maxSize, RECORD_BATCH.maxWaitMs);
+    this.results = new MicroBatcher(
+      (rs) => this.repo.record(rs),
+      RECORD_BATCH.maxSize,
+      RECORD_BATCH.maxWaitMs,
+    );
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /** After the BullMQ worker has closed (onModuleDestroy), flush what is left and close the HTTP pools. */
+  async onApplicationShutdown(): Promise<void> {
     await this.claims.drain();
     await this.results.drain();
     await this.sender.close();
@@ -159,11 +170,16 @@ export class DeliveryService implements OnModuleDestroy {
       lastError,
     });
     if (!recorded) {
-      this.logger.warn(`attempt ${claim.attemptNumber} of ${claim.deliveryId} was superseded; logged, not applied`);
+      this.logger.warn(
+        `attempt ${claim.attemptNumber} of ${claim.deliveryId} was superseded; logged, not applied`,
+      );
       return { kind: 'done', outcome: 'skipped' };
     }
     if (verdict.disableEndpoint) {
-      await this.endpoints.disableForGone(claim.endpointId, `receiver answered ${result.statusCode ?? 410} Gone`);
+      await this.endpoints.disableForGone(
+        claim.endpointId,
+        `receiver answered ${result.statusCode ?? 410} Gone`,
+      );
       this.cache.invalidate(claim.endpointId);
     }
     if (outcome === 'retrying' && next) return { kind: 'retry', at: next };

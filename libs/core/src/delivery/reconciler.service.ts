@@ -1,5 +1,5 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '@tern/config';
 import { Queue } from 'bullmq';
 import { withTimeout } from '../outbox/outbox-relay.service';
@@ -16,7 +16,7 @@ export const RECONCILE_BATCH = 1000;
  * is a no-op (jobId = delivery id), so every worker can run this at once.
  */
 @Injectable()
-export class ReconcilerService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ReconcilerService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(ReconcilerService.name);
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
@@ -39,7 +39,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     }, this.config.RECONCILER_INTERVAL_MS);
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  async onModuleDestroy(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.running;
   }
@@ -48,7 +48,11 @@ export class ReconcilerService implements OnApplicationBootstrap, OnApplicationS
     const grace = this.config.RECONCILER_GRACE_MS;
     const inFlightCutoff = new Date(now.getTime() - this.config.DELIVERY_ATTEMPT_TIMEOUT_MS - grace);
     const expired = await this.repo.failPastDeadline(inFlightCutoff, RECONCILE_BATCH);
-    const stranded = await this.repo.findStranded(new Date(now.getTime() - grace), inFlightCutoff, RECONCILE_BATCH);
+    const stranded = await this.repo.findStranded(
+      new Date(now.getTime() - grace),
+      inFlightCutoff,
+      RECONCILE_BATCH,
+    );
     if (stranded.length) {
       await withTimeout(this.queue.addBulk(stranded.map((s) => deliveryJob(s))), 10_000, 'Redis addBulk');
     }

@@ -64,7 +64,7 @@ export class EventsRepository {
 
   /**
    * Writes events, their deliveries (one per enabled, non-deleted endpoint of the application subscribed to the
-   * event type) and one outbox row per delivery, and wakes the outbox relay: one SQL statement, so all or nothing.
+   * event type) and one outbox row per delivery: one SQL statement, so all or nothing.
    * An event whose idempotency key is already taken by the application is skipped (ON CONFLICT waits for an
    * in-flight insert of the same key to commit or roll back first). Returns the events written, in no order.
    *
@@ -168,9 +168,17 @@ export class EventsRepository {
   }
 
   /**
-   * The whole write as data-modifying CTEs. Every CTE runs in the statement's one snapshot and transaction:
-   * `ins` returns only the events actually inserted, so deliveries and outbox rows exist exactly for those.
-   * The final SELECT reads `wake` (pg_notify, sent by Postgres at commit) only when it returns rows.
+   * Tells the outbox relay (LISTEN tern_outbox) that rows are waiting. Its own tiny transaction, after the
+   * write committed: see RelayWaker for why the notify is not part of the write.
+   */
+  async wakeOutboxRelay(): Promise<void> {
+    await this.prisma.$executeRaw`SELECT pg_notify(${OUTBOX_CHANNEL}, '')`;
+  }
+
+  /**
+   * The whole write as data-modifying CTEs. Every CTE runs in the statement's one snapshot and transaction
+   * (data-modifying CTEs always run to completion, referenced or not): `ins` returns only the events actually
+   * inserted, so deliveries and outbox rows exist exactly for those.
    */
   private insertStatement(applicationId: string, events: NewEventRow[], deadlineSeconds: number): Prisma.Sql {
     const ids = events.map((e) => e.id);
@@ -202,14 +210,10 @@ export class EventsRepository {
       ), ob AS (
         INSERT INTO outbox (delivery_id, available_at, created_at)
         SELECT id, now(), now() FROM dlv
-        RETURNING 1
-      ), wake AS (
-        SELECT pg_notify(${OUTBOX_CHANNEL}, '') FROM (SELECT 1 FROM ob LIMIT 1) AS any_row
       ), counts AS (
         SELECT event_id, count(*)::int AS n FROM dlv GROUP BY event_id
       )
-      SELECT i.id, i.event_type AS "eventType", i.created_at AS "createdAt",
-             coalesce(c.n, 0) AS "deliveryCount", (SELECT count(*) FROM wake)::int AS woke
+      SELECT i.id, i.event_type AS "eventType", i.created_at AS "createdAt", coalesce(c.n, 0) AS "deliveryCount"
       FROM ins i LEFT JOIN counts c ON c.event_id = i.id`;
   }
 }

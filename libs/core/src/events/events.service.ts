@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '@tern/config';
 import {
   ConflictError,
@@ -21,16 +21,29 @@ import {
   toEventDetailView,
   toEventListItemView,
 } from './events.views';
+import { RelayWaker } from './relay-waker';
 
 /** How often a write is retried when its idempotency key changes hands under it (a concurrent reuse). */
 const KEY_RACE_RETRIES = 3;
 
 @Injectable()
-export class EventsService {
+export class EventsService implements OnModuleDestroy {
+  private readonly logger = new Logger(EventsService.name);
+  private readonly relayWaker: RelayWaker;
+
   constructor(
     private readonly repo: EventsRepository,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.relayWaker = new RelayWaker(
+      () => this.repo.wakeOutboxRelay(),
+      (err) => this.logger.warn(`Could not wake the outbox relay (it will poll): ${String(err)}`),
+    );
+  }
+
+  onModuleDestroy(): void {
+    this.relayWaker.stop();
+  }
 
   /**
    * Accepts one event: the event, its deliveries and their outbox rows are written in one statement.
@@ -42,8 +55,8 @@ export class EventsService {
     input: NewEventInput,
   ): Promise<{ event: AcceptedEventView; created: boolean }> {
     const [row] = this.prepare([input], () => '');
-    const [result] = await this.write(applicationId, [row!], false);
-    return { event: result!.view, created: !result!.duplicate };
+    const [result] = await this.write(applicationId, [row], false);
+    return { event: result.view, created: !result.duplicate };
   }
 
   /**
@@ -149,6 +162,7 @@ export class EventsService {
         pending.map((p) => p.row),
         { deadlineSeconds, ...(reclaim ? { reclaimKeysOlderThanSeconds: window } : {}) },
       );
+      if (inserted.some((r) => r.deliveryCount > 0)) this.relayWaker.poke();
       const byId = new Map(inserted.map((r) => [r.id, r]));
       const conflicted = pending.filter((p) => {
         const r = byId.get(p.row.id);

@@ -1,8 +1,13 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '@tern/config';
 import { Queue } from 'bullmq';
-import { DELIVERY_QUEUE, deliveryJob, ENDPOINT_CHANGED_CHANNEL, OUTBOX_CHANNEL } from '../queue/queue.constants';
+import {
+  DELIVERY_QUEUE,
+  deliveryJob,
+  ENDPOINT_CHANGED_CHANNEL,
+  OUTBOX_CHANNEL,
+} from '../queue/queue.constants';
 import { EndpointConfigCache } from '../delivery/endpoint-config-cache';
 import { OutboxRepository } from './outbox.repository';
 import { PgListener } from './pg-listener';
@@ -13,7 +18,7 @@ import { PgListener } from './pg-listener';
  * Also forwards endpoint-change notifications to the endpoint config cache.
  */
 @Injectable()
-export class OutboxRelayService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class OutboxRelayService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(OutboxRelayService.name);
   private listener: PgListener | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -45,7 +50,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
   }
 
   /** Stop claiming; let a batch in progress finish. */
-  async onApplicationShutdown(): Promise<void> {
+  async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.listener?.stop();
@@ -84,7 +89,13 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnApplication
     return this.outbox.relay(
       this.config.RELAY_BATCH_SIZE,
       async (items) => {
-        await withTimeout(this.queue.addBulk(items.map((i) => deliveryJob({ deliveryId: i.deliveryId, endpointId: i.endpointId }, i.delayMs))), 10_000, 'Redis addBulk');
+        await withTimeout(
+          this.queue.addBulk(
+            items.map((i) => deliveryJob({ deliveryId: i.deliveryId, endpointId: i.endpointId }, i.delayMs)),
+          ),
+          10_000,
+          'Redis addBulk',
+        );
       },
       20_000,
     );

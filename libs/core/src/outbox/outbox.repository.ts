@@ -17,10 +17,16 @@ export class OutboxRepository {
    * never take the same row), hands them to `publish` and marks them dispatched — all in one short transaction.
    * If `publish` throws, nothing is marked and the rows are claimed again later. Returns how many were relayed.
    */
-  async relay(limit: number, publish: (items: OutboxItem[]) => Promise<void>, timeoutMs: number): Promise<number> {
+  async relay(
+    limit: number,
+    publish: (items: OutboxItem[]) => Promise<void>,
+    timeoutMs: number,
+  ): Promise<number> {
     return this.prisma.$transaction(
       async (tx) => {
-        const rows = await tx.$queryRawUnsafe<{ id: bigint; delivery_id: string; endpoint_id: string; delay_ms: number }[]>(
+        const rows = await tx.$queryRawUnsafe<
+          { id: bigint; delivery_id: string; endpoint_id: string; delay_ms: number }[]
+        >(
           `SELECT o.id, o.delivery_id, d.endpoint_id,
                   GREATEST(0, EXTRACT(EPOCH FROM (d.next_attempt_at - now())) * 1000)::int AS delay_ms
            FROM (SELECT id, delivery_id FROM outbox
@@ -30,7 +36,13 @@ export class OutboxRepository {
           limit,
         );
         if (rows.length === 0) return 0;
-        await publish(rows.map((r) => ({ deliveryId: r.delivery_id, endpointId: r.endpoint_id, delayMs: r.delay_ms ?? 0 })));
+        await publish(
+          rows.map((r) => ({
+            deliveryId: r.delivery_id,
+            endpointId: r.endpoint_id,
+            delayMs: r.delay_ms ?? 0,
+          })),
+        );
         await tx.$executeRawUnsafe(
           `UPDATE outbox SET dispatched_at = now() WHERE id = ANY($1::bigint[])`,
           rows.map((r) => r.id.toString()),

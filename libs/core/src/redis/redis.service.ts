@@ -1,10 +1,10 @@
-import { Injectable, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '@tern/config';
 import { Redis } from 'ioredis';
 
 /** A fail-fast Redis connection for commands (readiness, rate limits). BullMQ workers open their own. */
 @Injectable()
-export class RedisService implements OnModuleDestroy {
+export class RedisService implements OnApplicationShutdown {
   readonly client: Redis;
 
   constructor(config: AppConfig) {
@@ -20,7 +20,7 @@ export class RedisService implements OnModuleDestroy {
     await this.client.ping();
   }
 
-  async onModuleDestroy(): Promise<void> {
+  async onApplicationShutdown(): Promise<void> {
     this.client.disconnect();
   }
 }

@@ -1,0 +1,65 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { Redis } from 'ioredis';
+
+/** A private redis-server on a free loopback port (no persistence), for tests that wipe Redis. */
+export class PrivateRedis {
+  private constructor(
+    private readonly proc: ChildProcess,
+    readonly port: number,
+  ) {}
+
+  static async start(): Promise<PrivateRedis> {
+    const port = await freePort();
+    const proc = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    );
+    const r = new PrivateRedis(proc, port);
+    const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => 100 });
+    client.on('error', () => undefined);
+    for (let i = 0; i < 50; i++) {
+      try {
+        await client.connect();
+        await client.ping();
+        break;
+      } catch {
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    }
+    client.disconnect();
+    return r;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async command(...args: string[]): Promise<unknown> {
+    const c = new Redis({ port: this.port, host: '127.0.0.1' });
+    try {
+      return await c.call(args[0], ...args.slice(1));
+    } finally {
+      c.disconnect();
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.proc.kill('SIGKILL');
+    await new Promise((r) => this.proc.once('exit', r));
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
