@@ -227,5 +227,5 @@ export class DeliveryAttemptsRepository {
 
 /** Postgres text can't hold NUL bytes; a receiver's response body might. */
 function stripNul(s: string): string {
-  return s.includes('\u0000') ? s.replace(/\u0000/g, '\uFFFD') : s;
+  return s.includes('\u0000') ? s.split('\u0000').join('\uFFFD') : s;
 }
