@@ -6,6 +6,7 @@ import { OUTBOX_CHANNEL } from '../queue/queue.constants';
 /** An event ready to be written: validated, id assigned, payload serialised. */
 export interface NewEventRow {
   id: string;
+  applicationId: string;
   eventType: string;
   /** The payload as compact JSON text (stored as jsonb). */
   payloadJson: string;
@@ -63,34 +64,50 @@ export class EventsRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   /**
-   * Writes events, their deliveries (one per enabled, non-deleted endpoint of the application subscribed to the
-   * event type) and one outbox row per delivery: one SQL statement, so all or nothing.
-   * An event whose idempotency key is already taken by the application is skipped (ON CONFLICT waits for an
-   * in-flight insert of the same key to commit or roll back first). Returns the events written, in no order.
+   * Writes events, their deliveries (one per enabled, non-deleted endpoint of the event's application subscribed
+   * to its type) and one outbox row per delivery: one SQL statement, so all or nothing. Rows may belong to
+   * different applications. An event whose idempotency key its application already used is skipped (ON CONFLICT
+   * waits for an in-flight insert of the same key to commit or roll back first). Returns the events written, in
+   * no particular order.
    *
    * With `reclaimKeysOlderThanSeconds`, the keys of the given events are first taken off events older than that
    * (in the same transaction), so those keys can be used again.
    */
   async insertWithDeliveries(
-    applicationId: string,
     events: NewEventRow[],
     opts: { deadlineSeconds: number; reclaimKeysOlderThanSeconds?: number },
   ): Promise<EventSummaryRecord[]> {
     if (events.length === 0) return [];
-    const insert = this.insertStatement(applicationId, events, opts.deadlineSeconds);
-    const keys = events.flatMap((e) => (e.idempotencyKey === null ? [] : [e.idempotencyKey]));
-    if (opts.reclaimKeysOlderThanSeconds === undefined || keys.length === 0) {
+    const insert = this.insertStatement(events, opts.deadlineSeconds);
+    const keyed = events.filter((e) => e.idempotencyKey !== null);
+    if (opts.reclaimKeysOlderThanSeconds === undefined || keyed.length === 0) {
       return this.prisma.$queryRaw<EventSummaryRecord[]>(insert);
     }
+    const apps = keyed.map((e) => e.applicationId);
+    const keys = keyed.map((e) => e.idempotencyKey);
     const [, inserted] = await this.prisma.$transaction([
       this.prisma.$executeRaw`
-        UPDATE events SET idempotency_key = NULL
-        WHERE application_id = ${applicationId}
-          AND idempotency_key = ANY (${keys}::text[])
-          AND created_at < now() - ${opts.reclaimKeysOlderThanSeconds}::int * interval '1 second'`,
+        UPDATE events e SET idempotency_key = NULL
+        FROM unnest(${apps}::text[], ${keys}::text[]) AS k(application_id, idempotency_key)
+        WHERE e.application_id = k.application_id
+          AND e.idempotency_key = k.idempotency_key
+          AND e.created_at < now() - ${opts.reclaimKeysOlderThanSeconds}::int * interval '1 second'`,
       this.prisma.$queryRaw<EventSummaryRecord[]>(insert),
     ]);
     return inserted;
+  }
+
+  /**
+   * True when Postgres itself rejected a statement (constraint, trigger, bad value...): the statement was rolled
+   * back. False for everything else, e.g. a connection lost before the answer (the commit may have happened).
+   */
+  isStatementError(err: unknown): boolean {
+    if (!(err instanceof Prisma.PrismaClientKnownRequestError)) return false;
+    const cause = (err.meta?.driverAdapterError as { cause?: { kind?: unknown; code?: unknown } } | undefined)
+      ?.cause;
+    const code = typeof cause?.code === 'string' ? cause.code : '';
+    // Class 08: connection exceptions; 57P: operator intervention (shutdown, crash recovery).
+    return cause?.kind === 'postgres' && code.length === 5 && !/^(08|57P)/.test(code);
   }
 
   /** The application's events holding these idempotency keys, with their delivery counts. */
@@ -180,29 +197,30 @@ export class EventsRepository {
    * (data-modifying CTEs always run to completion, referenced or not): `ins` returns only the events actually
    * inserted, so deliveries and outbox rows exist exactly for those.
    */
-  private insertStatement(applicationId: string, events: NewEventRow[], deadlineSeconds: number): Prisma.Sql {
+  private insertStatement(events: NewEventRow[], deadlineSeconds: number): Prisma.Sql {
+    const apps = events.map((e) => e.applicationId);
     const ids = events.map((e) => e.id);
     const types = events.map((e) => e.eventType);
     const payloads = events.map((e) => e.payloadJson);
     const keys = events.map((e) => e.idempotencyKey);
     return Prisma.sql`
       WITH input AS (
-        SELECT * FROM unnest(${ids}::text[], ${types}::text[], ${payloads}::text[], ${keys}::text[])
-          WITH ORDINALITY AS t(id, event_type, payload, idempotency_key, ord)
+        SELECT * FROM unnest(${apps}::text[], ${ids}::text[], ${types}::text[], ${payloads}::text[], ${keys}::text[])
+          WITH ORDINALITY AS t(application_id, id, event_type, payload, idempotency_key, ord)
       ), ins AS (
         INSERT INTO events (id, application_id, event_type, payload, idempotency_key, created_at)
-        SELECT id, ${applicationId}, event_type, payload::jsonb, idempotency_key, now()
+        SELECT id, application_id, event_type, payload::jsonb, idempotency_key, now()
         FROM input ORDER BY ord
         ON CONFLICT (application_id, idempotency_key) DO NOTHING
-        RETURNING id, event_type, created_at
+        RETURNING id, application_id, event_type, created_at
       ), dlv AS (
         INSERT INTO deliveries (id, application_id, event_id, endpoint_id, event_type, status, attempt_count,
                                 next_attempt_at, deadline_at, created_at, updated_at)
-        SELECT tern_id('dlv'), ${applicationId}, i.id, ep.id, i.event_type, 'pending', 0,
+        SELECT tern_id('dlv'), i.application_id, i.id, ep.id, i.event_type, 'pending', 0,
                now(), i.created_at + ${deadlineSeconds}::int * interval '1 second', now(), now()
         FROM ins i
         JOIN endpoints ep
-          ON ep.application_id = ${applicationId}
+          ON ep.application_id = i.application_id
          AND NOT ep.disabled
          AND ep.deleted_at IS NULL
          AND (coalesce(cardinality(ep.event_types), 0) = 0 OR i.event_type = ANY (ep.event_types))

@@ -11,7 +11,7 @@ import { isId, newId } from '../common/ids';
 import { Page, PageCursor, toPage } from '../common/pagination';
 import { EVENT_TYPE_PATTERN } from '../endpoints/endpoint-rules';
 import { checkPayload, IDEMPOTENCY_KEY_PATTERN, NewEventInput } from './event-input';
-import { EventListFilter, EventsRepository, NewEventRow } from './events.repository';
+import { EventListFilter, EventsRepository, EventSummaryRecord, NewEventRow } from './events.repository';
 import {
   AcceptedEventView,
   BatchItemView,
@@ -21,6 +21,7 @@ import {
   toEventDetailView,
   toEventListItemView,
 } from './events.views';
+import { InsertCoalescer } from './insert-coalescer';
 import { RelayWaker } from './relay-waker';
 
 /** How often a write is retried when its idempotency key changes hands under it (a concurrent reuse). */
@@ -30,6 +31,7 @@ const KEY_RACE_RETRIES = 3;
 export class EventsService implements OnModuleDestroy {
   private readonly logger = new Logger(EventsService.name);
   private readonly relayWaker: RelayWaker;
+  private readonly singles: InsertCoalescer<NewEventRow, EventSummaryRecord>;
 
   constructor(
     private readonly repo: EventsRepository,
@@ -39,6 +41,13 @@ export class EventsService implements OnModuleDestroy {
       () => this.repo.wakeOutboxRelay(),
       (err) => this.logger.warn(`Could not wake the outbox relay (it will poll): ${String(err)}`),
     );
+    // Half the pool for event writes leaves the rest to authentication and reads.
+    this.singles = new InsertCoalescer(
+      (rows) => this.repo.insertWithDeliveries(rows, { deadlineSeconds: config.DELIVERY_DEADLINE_SECONDS }),
+      (err) => this.repo.isStatementError(err),
+      Math.max(1, Math.floor(config.DATABASE_POOL_SIZE / 2)),
+      config.MAX_BATCH_SIZE,
+    );
   }
 
   onModuleDestroy(): void {
@@ -46,16 +55,16 @@ export class EventsService implements OnModuleDestroy {
   }
 
   /**
-   * Accepts one event: the event, its deliveries and their outbox rows are written in one statement.
-   * If the application used the same idempotency key within IDEMPOTENCY_WINDOW_SECONDS, nothing is written and
+   * Accepts one event: the event, its deliveries and their outbox rows are written in one statement (shared with
+   * other single events that arrive at the same moment: see InsertCoalescer). If the application used the same idempotency key within IDEMPOTENCY_WINDOW_SECONDS, nothing is written and
    * the original event comes back with `created: false`. An older event gives its key up to the new one.
    */
   async create(
     applicationId: string,
     input: NewEventInput,
   ): Promise<{ event: AcceptedEventView; created: boolean }> {
-    const [row] = this.prepare([input], () => '');
-    const [result] = await this.write(applicationId, [row], false);
+    const [row] = this.prepare(applicationId, [input], () => '');
+    const [result] = await this.write(applicationId, [row], 'single');
     return { event: result.view, created: !result.duplicate };
   }
 
@@ -69,7 +78,7 @@ export class EventsService implements OnModuleDestroy {
     if (inputs.length === 0 || inputs.length > max) {
       throw new InvalidInputError([{ field: 'events', reason: `must contain 1 to ${max} events` }]);
     }
-    const rows = this.prepare(inputs, (i) => `events[${i}].`);
+    const rows = this.prepare(applicationId, inputs, (i) => `events[${i}].`);
     const seen = new Map<string, number>();
     const repeats: FieldProblem[] = [];
     rows.forEach((r, i) => {
@@ -84,7 +93,7 @@ export class EventsService implements OnModuleDestroy {
       }
     });
     if (repeats.length > 0) throw new InvalidInputError(repeats);
-    const results = await this.write(applicationId, rows, true);
+    const results = await this.write(applicationId, rows, 'batch');
     return results.map((r) => ({ ...r.view, duplicate: r.duplicate }));
   }
 
@@ -105,7 +114,11 @@ export class EventsService implements OnModuleDestroy {
   }
 
   /** Checks every input (all problems at once, fields prefixed per item) and turns them into rows. */
-  private prepare(inputs: NewEventInput[], prefix: (i: number) => string): NewEventRow[] {
+  private prepare(
+    applicationId: string,
+    inputs: NewEventInput[],
+    prefix: (i: number) => string,
+  ): NewEventRow[] {
     const problems: FieldProblem[] = [];
     const tooLarge: FieldProblem[] = [];
     const rows = inputs.map((input, i): NewEventRow => {
@@ -124,6 +137,7 @@ export class EventsService implements OnModuleDestroy {
       if (!payload.ok) (payload.tooLarge ? tooLarge : problems).push(payload.problem);
       return {
         id: newId('evt'),
+        applicationId,
         eventType: input.eventType,
         payloadJson: payload.ok ? payload.json : '',
         idempotencyKey: key ?? null,
@@ -141,13 +155,14 @@ export class EventsService implements OnModuleDestroy {
 
   /**
    * Writes rows whose keys are free and finds the originals of those whose keys are taken. A key held by an
-   * event older than the window is taken off it in the write's transaction: up front for every keyed row when
-   * `reclaimUpfront` (a batch stays one transaction), otherwise only after a conflict showed it is needed.
+   * event older than the window is taken off it in the write's transaction: up front for every keyed row of a
+   * batch (so a batch stays one transaction), otherwise only after a conflict showed it is needed. A single
+   * event's first try goes through the coalescer.
    */
   private async write(
     applicationId: string,
     rows: NewEventRow[],
-    reclaimUpfront: boolean,
+    mode: 'single' | 'batch',
   ): Promise<{ view: AcceptedEventView; duplicate: boolean }[]> {
     const window = this.config.IDEMPOTENCY_WINDOW_SECONDS;
     const deadlineSeconds = this.config.DELIVERY_DEADLINE_SECONDS;
@@ -155,13 +170,18 @@ export class EventsService implements OnModuleDestroy {
       () => undefined,
     );
     let pending = rows.map((row, index) => ({ row, index }));
-    let reclaim = reclaimUpfront;
+    let reclaim = mode === 'batch';
     for (let round = 0; round <= KEY_RACE_RETRIES && pending.length > 0; round++) {
-      const inserted = await this.repo.insertWithDeliveries(
-        applicationId,
-        pending.map((p) => p.row),
-        { deadlineSeconds, ...(reclaim ? { reclaimKeysOlderThanSeconds: window } : {}) },
-      );
+      let inserted: EventSummaryRecord[];
+      if (mode === 'single' && round === 0) {
+        const r = await this.singles.add(rows[0]);
+        inserted = r ? [r] : [];
+      } else {
+        inserted = await this.repo.insertWithDeliveries(
+          pending.map((p) => p.row),
+          { deadlineSeconds, ...(reclaim ? { reclaimKeysOlderThanSeconds: window } : {}) },
+        );
+      }
       if (inserted.some((r) => r.deliveryCount > 0)) this.relayWaker.poke();
       const byId = new Map(inserted.map((r) => [r.id, r]));
       const conflicted = pending.filter((p) => {

@@ -11,13 +11,14 @@ export interface DeliveryJobData {
 /**
  * Job options. Retries of a delivery are scheduled by the delivery service itself (the job is moved to delayed),
  * so BullMQ's own `attempts` only cover infrastructure faults (database down mid-job): a few, with backoff.
- * Finished jobs are removed so a later redelivery or reconciliation can reuse the delivery id as jobId.
+ * Finished jobs (completed or failed) are removed so a later redelivery or reconciliation can reuse the delivery id
+ * as jobId: the attempt log in Postgres is the record, not BullMQ.
  */
 export const DELIVERY_JOB_OPTIONS: JobsOptions = {
   attempts: 8,
   backoff: { type: 'exponential', delay: 1000 },
   removeOnComplete: true,
-  removeOnFail: { age: 24 * 3600, count: 10_000 },
+  removeOnFail: true,
 };
 
 /** Postgres NOTIFY channels. */
