@@ -1,22 +1,9 @@
 import 'reflect-metadata';
-import { ConfigError, loadConfig } from '@tern/config';
-import {
-  checkPostgres,
-  checkRedis,
-  DependencyUnavailableError,
-  ensureDatabase,
-  migrate,
-} from '@tern/database';
+import { preflight, runMain } from '@tern/database';
 import { createWorkerApp } from './bootstrap';
 
-async function main(): Promise<void> {
-  const config = loadConfig();
-  await checkPostgres(config.DATABASE_URL);
-  await checkRedis(config.REDIS_URL);
-  if (config.MIGRATE_ON_START) {
-    await ensureDatabase(config.DATABASE_URL);
-    await migrate(config.DATABASE_URL);
-  }
+runMain('tern worker', async () => {
+  const config = await preflight();
   const app = await createWorkerApp(config);
   console.log(`tern worker running (concurrency ${config.WORKER_CONCURRENCY}, pid ${process.pid})`);
 
@@ -41,13 +28,4 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-}
-
-main().catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof DependencyUnavailableError) {
-    console.error(`tern worker: ${err.message}`);
-  } else {
-    console.error('tern worker failed to start:', err);
-  }
-  process.exit(1);
 });

@@ -3,3 +3,4 @@ export * from './database.module';
 export * from './migrator';
 export * from './dependency-check';
 export { Prisma } from './generated/prisma/client';
+export * from './preflight';
