@@ -18,6 +18,27 @@ async function rowCounts(db: Client, applicationId: string) {
   return r.rows[0];
 }
 
+/** Runs `fn` while a trigger makes every outbox insert for `applicationId` fail (dropped afterwards). */
+async function withFailingOutbox(db: Client, applicationId: string, fn: () => Promise<void>): Promise<void> {
+  const name = `tern_test_fail_outbox_${randomBytes(4).toString('hex')}`;
+  // Row-level AFTER triggers see every row the statement wrote, deliveries included.
+  await db.query(`
+    CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF EXISTS (SELECT 1 FROM deliveries WHERE id = NEW.delivery_id AND application_id = '${applicationId}') THEN
+        RAISE EXCEPTION 'outbox insert refused by test trigger';
+      END IF;
+      RETURN NEW;
+    END $$`);
+  try {
+    await db.query(`CREATE TRIGGER ${name} AFTER INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION ${name}()`);
+    await fn();
+  } finally {
+    await db.query(`DROP TRIGGER IF EXISTS ${name} ON outbox`);
+    await db.query(`DROP FUNCTION IF EXISTS ${name}()`);
+  }
+}
+
 describe('fan-out: event → deliveries → outbox', () => {
   let api: ApiHarness;
   let db: Client;
@@ -124,18 +145,7 @@ describe('fan-out: event → deliveries → outbox', () => {
     const app = await api.createApplication();
     await endpoint(app.key, {});
     await endpoint(app.key, { eventTypes: ['boom'] });
-    const fn = `tern_test_fail_outbox_${randomBytes(4).toString('hex')}`;
-    // Row-level AFTER triggers see every row the statement wrote, deliveries included.
-    await db.query(`
-      CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF EXISTS (SELECT 1 FROM deliveries WHERE id = NEW.delivery_id AND application_id = '${app.id}') THEN
-          RAISE EXCEPTION 'outbox insert refused by test trigger';
-        END IF;
-        RETURN NEW;
-      END $$`);
-    try {
-      await db.query(`CREATE TRIGGER ${fn} AFTER INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION ${fn}()`);
+    await withFailingOutbox(db, app.id, async () => {
       const single = await api.request('POST', '/v1/events', {
         key: app.key,
         body: { eventType: 'boom', payload: { x: 1 }, idempotencyKey: 'atomic' },
@@ -154,10 +164,7 @@ describe('fan-out: event → deliveries → outbox', () => {
       });
       assert.equal(batch.status, 500);
       assert.deepEqual(await rowCounts(db, app.id), { events: 0, deliveries: 0, outbox: 0 });
-    } finally {
-      await db.query(`DROP TRIGGER IF EXISTS ${fn} ON outbox`);
-      await db.query(`DROP FUNCTION IF EXISTS ${fn}()`);
-    }
+    });
     // The key was not used up by the failed attempt.
     const retry = await api.request('POST', '/v1/events', {
       key: app.key,
@@ -215,5 +222,55 @@ describe('fan-out: event → deliveries → outbox', () => {
       ['events[13].payload'],
     );
     assert.deepEqual(await rowCounts(db, app.id), { events: 0, deliveries: 0, outbox: 0 });
+  });
+});
+
+describe('fan-out under load: single events sharing statements', () => {
+  let api: ApiHarness;
+  let db: Client;
+  before(async () => {
+    // A pool of 2 leaves one statement slot for event writes, so concurrent events queue and share statements.
+    api = await ApiHarness.start({ DATABASE_POOL_SIZE: '2' });
+    delete process.env.DATABASE_POOL_SIZE;
+    db = new Client({ connectionString: TEST_ENV.DATABASE_URL });
+    await db.connect();
+  });
+  after(async () => {
+    await db.end();
+    await api.stop();
+  });
+
+  it("keeps one application's failing events from taking other applications' events down", async () => {
+    const bad = await api.createApplication();
+    const good = await api.createApplication();
+    for (const app of [bad, good]) {
+      const r = await api.request('POST', '/v1/endpoints', {
+        key: app.key,
+        body: { url: 'https://example.com/hook' },
+      });
+      assert.equal(r.status, 201);
+    }
+    await withFailingOutbox(db, bad.id, async () => {
+      const post = (key: string, i: number) =>
+        api.request('POST', '/v1/events', { key, body: { eventType: 'mixed', payload: { i } } });
+      const results = await Promise.all(
+        Array.from({ length: 60 }, (_, i) => (i % 3 === 0 ? post(bad.key, i) : post(good.key, i))),
+      );
+      results.forEach((r, i) => assert.equal(r.status, i % 3 === 0 ? 500 : 202, `request ${i}`));
+    });
+    assert.deepEqual(await rowCounts(db, bad.id), { events: 0, deliveries: 0, outbox: 0 });
+    assert.deepEqual(await rowCounts(db, good.id), { events: 40, deliveries: 40, outbox: 40 });
+  });
+
+  it('still answers 20 concurrent requests with one key with one 202 and nineteen 200s', async () => {
+    const app = await api.createApplication();
+    const body = { eventType: 'race', payload: {}, idempotencyKey: 'shared-statement' };
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => api.request('POST', '/v1/events', { key: app.key, body })),
+    );
+    assert.equal(results.filter((r) => r.status === 202).length, 1);
+    assert.equal(results.filter((r) => r.status === 200).length, 19);
+    assert.equal(new Set(results.map((r) => r.body.id)).size, 1);
+    assert.deepEqual(await rowCounts(db, app.id), { events: 1, deliveries: 0, outbox: 0 });
   });
 });

@@ -21,11 +21,12 @@ import {
   Principal,
 } from '@tern/core';
 import type { Response } from 'express';
+import { ApplicationScope } from '../http/application-scope';
 import { applicationIdOf, Auth, CurrentPrincipal } from '../http/auth.guard';
+import { ScopedListEventsQueryDto } from '../http/scoped-list-query.dto';
 import { BatchResultDto, CreateEventBatchDto } from './create-event-batch.dto';
 import { AcceptedEventDto, CreateEventDto, IDEMPOTENCY_KEY_MESSAGE } from './create-event.dto';
 import { EventInputPipe } from './event-input.pipe';
-import { ListEventsQueryDto } from './list-events-query.dto';
 
 const IDEMPOTENCY_HEADER = 'Idempotency-Key';
 
@@ -38,6 +39,7 @@ export class EventsController {
   constructor(
     private readonly events: EventsService,
     private readonly config: AppConfig,
+    private readonly scopes: ApplicationScope,
   ) {}
 
   @Post()
@@ -90,9 +92,10 @@ export class EventsController {
   }
 
   @Get()
+  @Auth('application', 'admin', 'support')
   @ApiOperation({ summary: 'List events, newest first (without payloads).' })
   @ApiOkResponse({ description: '`{ data, nextCursor }`' })
-  list(@CurrentPrincipal() p: Principal, @Query() q: ListEventsQueryDto) {
+  async list(@CurrentPrincipal() p: Principal, @Query() q: ScopedListEventsQueryDto) {
     const limit = Math.min(q.limit ?? this.config.PAGE_SIZE_DEFAULT, this.config.PAGE_SIZE_MAX);
     const since = q.since === undefined ? undefined : new Date(q.since);
     const until = q.until === undefined ? undefined : new Date(q.until);
@@ -103,7 +106,7 @@ export class EventsController {
     if (bad.length > 0) throw new InvalidInputError(bad);
     const after = decodeCursor(q.cursor);
     return this.events.list(
-      applicationIdOf(p),
+      await this.scopes.required(p, q.applicationId),
       {
         ...(q.eventType !== undefined ? { eventType: q.eventType } : {}),
         ...(since ? { since } : {}),
@@ -115,10 +118,12 @@ export class EventsController {
   }
 
   @Get(':id')
+  @Auth('application', 'admin', 'support')
   @ApiOperation({ summary: 'An event with its payload and deliveries.' })
+  @ApiOkResponse({ description: 'The event, with `payload` and `deliveries[]`.' })
   @ApiNotFoundResponse({ description: 'No such event in this application.' })
-  get(@CurrentPrincipal() p: Principal, @Param('id') id: string) {
-    return this.events.get(applicationIdOf(p), id);
+  async get(@CurrentPrincipal() p: Principal, @Param('id') id: string) {
+    return this.events.get(await this.scopes.ownerOf(p, 'event', id), id);
   }
 }
 

@@ -210,7 +210,8 @@ export class EventsRepository {
       ), ins AS (
         INSERT INTO events (id, application_id, event_type, payload, idempotency_key, created_at)
         SELECT id, application_id, event_type, payload::jsonb, idempotency_key, now()
-        FROM input ORDER BY ord
+        -- Keys in one global order: concurrent statements with overlapping keys wait, never deadlock.
+        FROM input ORDER BY application_id, idempotency_key, ord
         ON CONFLICT (application_id, idempotency_key) DO NOTHING
         RETURNING id, application_id, event_type, created_at
       ), dlv AS (

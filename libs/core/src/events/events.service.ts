@@ -56,8 +56,9 @@ export class EventsService implements OnModuleDestroy {
 
   /**
    * Accepts one event: the event, its deliveries and their outbox rows are written in one statement (shared with
-   * other single events that arrive at the same moment: see InsertCoalescer). If the application used the same idempotency key within IDEMPOTENCY_WINDOW_SECONDS, nothing is written and
-   * the original event comes back with `created: false`. An older event gives its key up to the new one.
+   * other single events that arrive at the same moment: see InsertCoalescer). If the application used the same
+   * idempotency key within IDEMPOTENCY_WINDOW_SECONDS, nothing is written and the original event comes back with
+   * `created: false`. An older event gives its key up to the new one.
    */
   async create(
     applicationId: string,
