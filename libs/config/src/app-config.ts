@@ -78,6 +78,13 @@ export class AppConfig {
   @Max(30 * 86400)
   SECRET_ROTATION_OVERLAP_SECONDS = 86400;
 
+  /** How long a verified API key is trusted without a database lookup (0 = always look up). Revoking a key
+   * clears this process's cache at once; other API processes notice within this time. */
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
+  API_KEY_CACHE_TTL_MS = 2000;
+
   // ---- ingestion limits ------------------------------------------------------------------------------------
   @IsInt()
   @Min(1)
@@ -145,6 +152,12 @@ export class AppConfig {
   @Min(1)
   @Max(30 * 86400)
   DELIVERY_DEADLINE_SECONDS = 86400;
+
+  /** Most failed deliveries one POST /v1/endpoints/{id}/recover call puts back in the queue (the rest: call again). */
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  RECOVER_MAX_DELIVERIES = 10_000;
 
   /** First retry delay; each next one doubles, with jitter, up to RETRY_MAX_DELAY_MS. */
   @IsInt()
@@ -221,4 +234,58 @@ export class AppConfig {
   @Min(0)
   @Max(600_000)
   SHUTDOWN_GRACE_MS = 20_000;
+
+  // ---- web dashboard and customer portal -------------------------------------------------------------------
+  /** How long a portal link (POST /v1/portal-links) can be opened. */
+  @IsInt()
+  @Min(60)
+  @Max(7 * 86400)
+  PORTAL_LINK_TTL_SECONDS = 3600;
+
+  /** How long a dashboard sign-in or an opened portal link lasts before the browser must sign in again. */
+  @IsInt()
+  @Min(300)
+  @Max(30 * 86400)
+  DASHBOARD_SESSION_TTL_SECONDS = 28_800;
+
+  /** The API's address as browsers reach it (portal link URLs, Secure cookies when https); empty = the request's. */
+  @Matches(/^$|^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, {
+    message: 'must be empty or an http(s):// URL without query',
+  })
+  PUBLIC_URL = '';
+
+  // ---- observability, operational events, retention ----------------------------------------------------------
+  /** When set, GET /metrics (API and worker) needs "Authorization: Bearer <token>"; empty = public. */
+  @Matches(/^$|^[\x21-\x7e]{16,256}$/, { message: 'must be empty or 16-256 printable ASCII characters' })
+  METRICS_TOKEN = '';
+
+  /** Port of the worker's own metrics server (GET /metrics, bound to HOST); 0 = no server. */
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  WORKER_METRICS_PORT = 9464;
+
+  /** endpoint.recovered is sent on the first success after at least this many failed attempts in a row. */
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  ENDPOINT_RECOVERED_AFTER_FAILURES = 5;
+
+  /** Events and attempts older than this many days are deleted by the worker; 0 = keep forever. */
+  @IsInt()
+  @Min(0)
+  @Max(36_500)
+  RETENTION_DAYS = 30;
+
+  /** How often each worker runs the retention purge. */
+  @IsInt()
+  @Min(1000)
+  @Max(7 * 86_400_000)
+  RETENTION_INTERVAL_MS = 3_600_000;
+
+  /** Rows deleted per statement (each its own short transaction) by the retention purge. */
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  RETENTION_BATCH_SIZE = 1000;
 }

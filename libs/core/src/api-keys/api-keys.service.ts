@@ -25,8 +25,14 @@ export interface CreatedApiKey extends ApiKeyView {
   key: string;
 }
 
+/** Most verified keys held in the cache at once. */
+export const MAX_CACHED_KEYS = 10_000;
+
 @Injectable()
 export class ApiKeysService {
+  /** Verified tokens (by sha256) → principal, for API_KEY_CACHE_TTL_MS. Bounded; cleared on any revocation. */
+  private readonly verified = new Map<string, { principal: Principal; expiresAt: number }>();
+
   constructor(
     private readonly repo: ApiKeysRepository,
     private readonly config: AppConfig,
@@ -53,12 +59,27 @@ export class ApiKeysService {
     return (await this.repo.listForApplication(applicationId)).map(toView);
   }
 
-  revoke(id: string, applicationId: string | null): Promise<boolean> {
-    return this.repo.revoke(id, applicationId);
+  async revoke(id: string, applicationId: string | null): Promise<boolean> {
+    const revoked = await this.repo.revoke(id, applicationId);
+    this.verified.clear();
+    return revoked;
   }
 
   /** Resolves a bearer token to a principal, or null. Every comparison is constant-time. */
   async authenticate(token: string): Promise<Principal | null> {
+    const ttl = this.config.API_KEY_CACHE_TTL_MS;
+    const cacheKey = ttl > 0 ? hashApiKeySecret(token) : '';
+    const hit = ttl > 0 ? this.verified.get(cacheKey) : undefined;
+    if (hit && hit.expiresAt > Date.now()) return hit.principal;
+    const principal = await this.verify(token);
+    if (principal && ttl > 0) {
+      if (this.verified.size >= MAX_CACHED_KEYS) this.verified.clear();
+      this.verified.set(cacheKey, { principal, expiresAt: Date.now() + ttl });
+    }
+    return principal;
+  }
+
+  private async verify(token: string): Promise<Principal | null> {
     if (constantTimeEqual(token, this.config.ADMIN_API_KEY)) return { kind: 'admin' };
     const parsed = parseApiKeyToken(token);
     if (!parsed) return null;
