@@ -7,6 +7,7 @@ import { WorkerModule } from './worker.module';
 /** Builds the worker exactly as main.ts runs it (tests use this too). */
 export async function createWorkerApp(config: AppConfig): Promise<INestApplicationContext> {
   const app = await NestFactory.createApplicationContext(WorkerModule, {
+    abortOnError: false,
     logger: new PinoNestLogger(createLogger(config.LOG_LEVEL, 'tern-worker')),
   });
   await app.init();
