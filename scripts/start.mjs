@@ -8,6 +8,8 @@ loadDotEnv();
 const apiCount = Number(process.env.API_PROCESSES ?? 1);
 const workerCount = Number(process.env.WORKER_PROCESSES ?? 1);
 const basePort = Number(process.env.PORT ?? 3000);
+// Each worker gets its own metrics port, counting up from WORKER_METRICS_PORT (0 = none).
+const baseMetricsPort = Number(process.env.WORKER_METRICS_PORT ?? 9464);
 const children = [];
 function start(name, file, env) {
   const child = spawn(process.execPath, ['--enable-source-maps', file], { stdio: 'inherit', env: { ...process.env, ...env } });
@@ -28,6 +30,10 @@ function stop(signal, code = 0) {
   for (const c of children) c.kill(signal);
 }
 for (let i = 0; i < apiCount; i++) start(`api#${i}`, 'dist/apps/api/src/main.js', { PORT: String(basePort + i) });
-for (let i = 0; i < workerCount; i++) start(`worker#${i}`, 'dist/apps/worker/src/main.js', {});
+for (let i = 0; i < workerCount; i++) {
+  start(`worker#${i}`, 'dist/apps/worker/src/main.js', {
+    WORKER_METRICS_PORT: String(baseMetricsPort === 0 ? 0 : baseMetricsPort + i),
+  });
+}
 process.on('SIGINT', () => stop('SIGTERM'));
 process.on('SIGTERM', () => stop('SIGTERM'));

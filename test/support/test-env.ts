@@ -8,6 +8,8 @@ export const TEST_ENV = {
   SECRETS_ENCRYPTION_KEY: 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=',
   SSRF_ALLOW_CIDRS: '127.0.0.0/8,::1/128',
   MIGRATE_ON_START: 'false',
+  // No worker metrics server unless a test asks for one (parallel test files would fight over the port).
+  WORKER_METRICS_PORT: '0',
 };
 
 export function applyTestEnv(overrides: Record<string, string> = {}): void {

@@ -3,21 +3,24 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppConfig } from '@tern/config';
-import { createLogger, PinoNestLogger } from '@tern/observability';
+import { ApiMetrics, createLogger, PinoNestLogger } from '@tern/observability';
 import { randomUUID } from 'node:crypto';
 import pinoHttp from 'pino-http';
 import { ApiModule } from './api.module';
 import { createValidationPipe } from './http/validation.pipe';
+import { httpMetrics } from './metrics/http-metrics.middleware';
 
 /** Builds the API application exactly as main.ts serves it (tests use this too). */
 export async function createApiApp(config: AppConfig): Promise<INestApplication> {
   const logger = createLogger(config.LOG_LEVEL, 'tern-api');
   const app = await NestFactory.create<NestExpressApplication>(ApiModule, {
     bodyParser: false,
+    abortOnError: false, // throw (tests see why) instead of process.exit inside Nest
     logger: new PinoNestLogger(logger),
   });
   app.set('trust proxy', false);
   app.disable('x-powered-by');
+  app.use(httpMetrics(app.get(ApiMetrics)));
   app.use(
     pinoHttp({
       logger,
@@ -27,7 +30,7 @@ export async function createApiApp(config: AppConfig): Promise<INestApplication>
         res.setHeader('x-request-id', id);
         return id;
       },
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+      autoLogging: { ignore: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? '') },
     }),
   );
   app.useBodyParser('json', { limit: config.MAX_REQUEST_BODY_BYTES, strict: true });

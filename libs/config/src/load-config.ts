@@ -23,7 +23,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const config = plainToInstance(AppConfig, { ...defaults, ...raw });
   const problems = validateSync(config, { skipMissingProperties: false }).flatMap((e) =>
     Object.values(e.constraints ?? {}).map((msg) => {
-      const shown = e.property.includes('KEY') ? '(hidden)' : JSON.stringify(e.value);
+      const shown = /KEY|TOKEN/.test(e.property) ? '(hidden)' : JSON.stringify(e.value);
       return `${e.property}: ${msg.replace(`${e.property} `, '')} (got ${shown})`;
     }),
   );

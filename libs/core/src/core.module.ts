@@ -10,6 +10,18 @@ import { EndpointSecretsRepository } from './secrets/endpoint-secrets.repository
 import { EndpointSecretsService } from './secrets/endpoint-secrets.service';
 import { EventsRepository } from './events/events.repository';
 import { EventsService } from './events/events.service';
+import { OperationalEventsRepository } from './operational/operational-events.repository';
+import { OperationalEventsService } from './operational/operational-events.service';
+import { RetentionQueryService } from './retention/retention-query.service';
+import { RetentionRepository } from './retention/retention.repository';
+import { EndpointUrlSearchRepository } from './portal/endpoint-url-search.repository';
+import { EndpointUrlSearchService } from './portal/endpoint-url-search.service';
+import { PortalLinksService } from './portal/portal-links.service';
+import { DeliveriesRepository } from './deliveries/deliveries.repository';
+import { DeliveriesQueryService } from './deliveries/deliveries-query.service';
+import { DeliveryActionsService } from './deliveries/delivery-actions.service';
+import { SupportKeysRepository } from './api-keys/support-keys.repository';
+import { SupportKeysService } from './api-keys/support-keys.service';
 
 const providers = [
   ApiKeysRepository,
@@ -23,6 +35,18 @@ const providers = [
   RedisService,
   EventsRepository,
   EventsService,
+  OperationalEventsRepository,
+  OperationalEventsService,
+  RetentionRepository,
+  RetentionQueryService,
+  PortalLinksService,
+  EndpointUrlSearchRepository,
+  EndpointUrlSearchService,
+  DeliveriesRepository,
+  DeliveriesQueryService,
+  DeliveryActionsService,
+  SupportKeysRepository,
+  SupportKeysService,
 ];
 
 /** Services and repositories shared by the API and the worker. Needs ConfigModule and DatabaseModule. */

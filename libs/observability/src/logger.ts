@@ -1,11 +1,17 @@
 import { LoggerService } from '@nestjs/common';
-import pino, { Logger } from 'pino';
+import pino, { DestinationStream, Logger } from 'pino';
 
-/** Paths never written to a log line: secrets, keys, signatures, authorization headers. */
+/**
+ * Paths never written to a log line: secrets, keys, signatures, authorization headers, session cookies (both
+ * ways). Request and response bodies are not logged at all. test/log-redaction.e2e-spec.ts checks the result.
+ */
 export const REDACT_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["webhook-signature"]',
+  'res.headers["set-cookie"]',
+  '*.headers.cookie',
+  '*.headers["set-cookie"]',
   '*.secret',
   '*.key',
   '*.apiKey',
@@ -14,13 +20,15 @@ export const REDACT_PATHS = [
   '*.headers["webhook-signature"]',
 ];
 
-export function createLogger(level: string, name: string): Logger {
-  return pino({
+/** JSON lines to stdout, or to `destination` (tests). */
+export function createLogger(level: string, name: string, destination?: DestinationStream): Logger {
+  const options = {
     level,
     name,
     base: { pid: process.pid },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** Nest's LoggerService over pino, so framework messages are JSON lines too. */

@@ -24,12 +24,14 @@ export class ApplicationsController {
   }
 
   @Get()
+  @Auth('admin', 'support')
   list(@Query() q: ListQueryDto) {
     const limit = Math.min(q.limit ?? this.config.PAGE_SIZE_DEFAULT, this.config.PAGE_SIZE_MAX);
     return this.applications.list(limit, decodeCursor(q.cursor));
   }
 
   @Get(':id')
+  @Auth('admin', 'support')
   get(@Param('id') id: string) {
     return this.applications.get(id);
   }

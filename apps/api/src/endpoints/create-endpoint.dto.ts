@@ -4,6 +4,7 @@ import {
   ArrayMaxSize,
   IsArray,
   IsBoolean,
+  IsIn,
   IsInt,
   IsObject,
   IsOptional,
@@ -76,6 +77,17 @@ export class CreateEndpointDto {
   @MinLength(1)
   @MaxLength(ENDPOINT_URL_MAX_LENGTH)
   url: string;
+
+  @ApiPropertyOptional({
+    enum: ['standard', 'operational'],
+    default: 'standard',
+    description:
+      "standard: receives your events. operational: receives only Tern's operational events about your standard " +
+      'endpoints (endpoint.disabled, delivery.failed, endpoint.recovered), signed the same way. Fixed at creation.',
+  })
+  @OptionalNotNull()
+  @IsIn(['standard', 'operational'])
+  kind?: 'standard' | 'operational';
 
   @ApiPropertyOptional(DESCRIPTION_DOC)
   @OptionalNotNull()

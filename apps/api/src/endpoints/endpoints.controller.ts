@@ -11,8 +11,9 @@ import {
 } from '@nestjs/swagger';
 import { AppConfig } from '@tern/config';
 import { decodeCursor, EndpointSecretsService, EndpointsService, Principal } from '@tern/core';
+import { ApplicationScope } from '../http/application-scope';
 import { applicationIdOf, Auth, CurrentPrincipal } from '../http/auth.guard';
-import { ListQueryDto } from '../http/list-query.dto';
+import { ScopedListQueryDto } from '../http/scoped-list-query.dto';
 import { CreateEndpointDto } from './create-endpoint.dto';
 import { RotateSecretDto } from './rotate-secret.dto';
 import { UpdateEndpointDto } from './update-endpoint.dto';
@@ -28,6 +29,7 @@ export class EndpointsController {
     private readonly endpoints: EndpointsService,
     private readonly secrets: EndpointSecretsService,
     private readonly config: AppConfig,
+    private readonly scopes: ApplicationScope,
   ) {}
 
   @Post()
@@ -39,16 +41,19 @@ export class EndpointsController {
   }
 
   @Get()
+  @Auth('application', 'admin', 'support')
   @ApiOperation({ summary: 'List endpoints, newest first.' })
   @ApiOkResponse({ description: '`{ data, nextCursor }`' })
-  list(@CurrentPrincipal() p: Principal, @Query() q: ListQueryDto) {
+  async list(@CurrentPrincipal() p: Principal, @Query() q: ScopedListQueryDto) {
     const limit = Math.min(q.limit ?? this.config.PAGE_SIZE_DEFAULT, this.config.PAGE_SIZE_MAX);
-    return this.endpoints.list(applicationIdOf(p), limit, decodeCursor(q.cursor));
+    const applicationId = await this.scopes.required(p, q.applicationId);
+    return this.endpoints.list(applicationId, limit, decodeCursor(q.cursor));
   }
 
   @Get(':id')
-  get(@CurrentPrincipal() p: Principal, @Param('id') id: string) {
-    return this.endpoints.get(applicationIdOf(p), id);
+  @Auth('application', 'admin', 'support')
+  async get(@CurrentPrincipal() p: Principal, @Param('id') id: string) {
+    return this.endpoints.get(await this.scopes.ownerOf(p, 'endpoint', id), id);
   }
 
   @Patch(':id')

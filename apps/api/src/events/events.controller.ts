@@ -20,6 +20,7 @@ import {
   NewEventInput,
   Principal,
 } from '@tern/core';
+import { ApiMetrics } from '@tern/observability';
 import type { Response } from 'express';
 import { ApplicationScope } from '../http/application-scope';
 import { applicationIdOf, Auth, CurrentPrincipal } from '../http/auth.guard';
@@ -40,6 +41,7 @@ export class EventsController {
     private readonly events: EventsService,
     private readonly config: AppConfig,
     private readonly scopes: ApplicationScope,
+    private readonly metrics: ApiMetrics,
   ) {}
 
   @Post()
@@ -62,6 +64,7 @@ export class EventsController {
   ) {
     const input: NewEventInput = { ...body, ...idempotencyKeyOf(body.idempotencyKey, header) };
     const { event, created } = await this.events.create(applicationIdOf(p), input);
+    (created ? this.metrics.eventsAccepted : this.metrics.eventsDuplicate).inc({ mode: 'single' });
     if (!created) {
       res.status(200);
       res.setHeader('Idempotent-Replayed', 'true');
@@ -88,7 +91,12 @@ export class EventsController {
         { field: IDEMPOTENCY_HEADER, reason: 'is not accepted on batches: set idempotencyKey on each event' },
       ]);
     }
-    return { data: await this.events.createBatch(applicationIdOf(p), body.events) };
+    const data = await this.events.createBatch(applicationIdOf(p), body.events);
+    const duplicates = data.filter((e) => e.duplicate).length;
+    const accepted = data.length - duplicates;
+    if (accepted) this.metrics.eventsAccepted.inc({ mode: 'batch' }, accepted);
+    if (duplicates) this.metrics.eventsDuplicate.inc({ mode: 'batch' }, duplicates);
+    return { data };
   }
 
   @Get()

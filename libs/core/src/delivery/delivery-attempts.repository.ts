@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '@tern/database';
+import type { EndpointKind } from '../endpoints/endpoints.repository';
+import type { FailedDeliveryRef } from '../operational/operational-events.service';
 
 /** A delivery claimed for one attempt: everything needed to build the request. */
 export interface ClaimedDelivery {
@@ -16,6 +18,13 @@ export interface ClaimedDelivery {
   deadlineAt: Date;
   /** The previous attempt was started and never recorded (worker killed): it has been logged as interrupted. */
   previousInterrupted: boolean;
+  /** When the delivery was due (its next_attempt_at before this claim): the queue wait ends at the claim. */
+  dueAt: Date | null;
+}
+
+/** A claimed id that was past its deadline: the claim failed it (deadline_exceeded) instead. */
+export interface ExpiredClaim {
+  expired: FailedDeliveryRef;
 }
 
 export type AttemptOutcome = 'succeeded' | 'retrying' | 'failed';
@@ -53,6 +62,44 @@ interface ClaimRow {
   event_type: string;
   event_created_at: Date;
   payload: string;
+  due_at: Date | null;
+  expired: boolean;
+  endpoint_url: string | null;
+  endpoint_kind: EndpointKind | null;
+  last_status_code: number | null;
+}
+
+interface FailedRow {
+  id: string;
+  application_id: string;
+  endpoint_id: string;
+  event_id: string;
+  event_type: string;
+  attempt_count: number;
+  last_error: string | null;
+  last_status_code: number | null;
+  endpoint_url: string;
+  endpoint_kind: EndpointKind;
+}
+
+function toFailedDelivery(
+  r: Omit<FailedRow, 'endpoint_url' | 'endpoint_kind'> & {
+    endpoint_url: string | null;
+    endpoint_kind: EndpointKind | null;
+  },
+): FailedDeliveryRef {
+  return {
+    deliveryId: r.id,
+    applicationId: r.application_id,
+    eventId: r.event_id,
+    eventType: r.event_type,
+    endpointId: r.endpoint_id,
+    endpointUrl: r.endpoint_url ?? '',
+    endpointKind: r.endpoint_kind ?? 'standard',
+    attempts: r.attempt_count,
+    lastError: r.last_error,
+    lastStatusCode: r.last_status_code,
+  };
 }
 
 const INTERRUPTED_MESSAGE =
@@ -69,24 +116,25 @@ export class DeliveryAttemptsRepository {
   /**
    * Marks each still-pending, not-past-deadline delivery as having an attempt in flight, numbers that attempt, and
    * logs the previous attempt as `interrupted` if one was in flight and never recorded. Past-deadline pending
-   * deliveries are failed (`deadline_exceeded`). Returns a claim per id, or null for ids with nothing to attempt.
+   * deliveries are failed (`deadline_exceeded`). Returns a claim per id, an ExpiredClaim for ids failed that way,
+   * or null for ids with nothing to attempt.
    */
-  async claim(ids: string[]): Promise<(ClaimedDelivery | null)[]> {
+  async claim(ids: string[]): Promise<(ClaimedDelivery | ExpiredClaim | null)[]> {
     const rows = await this.prisma.$queryRawUnsafe<ClaimRow[]>(
       `WITH expired AS (
          UPDATE deliveries SET status = 'failed', last_error = 'deadline_exceeded', next_attempt_at = NULL,
                 in_flight_since = NULL, completed_at = now(), updated_at = now()
          WHERE id = ANY($1::text[]) AND status = 'pending' AND deadline_at <= now()
-         RETURNING id
+         RETURNING id, application_id, endpoint_id, event_id, event_type, attempt_count, last_status_code
        ), prev AS (
-         SELECT id, in_flight_since FROM deliveries
+         SELECT id, in_flight_since, next_attempt_at FROM deliveries
          WHERE id = ANY($1::text[]) AND status = 'pending' AND deadline_at > now()
          ORDER BY id FOR UPDATE
        ), upd AS (
          UPDATE deliveries d SET in_flight_since = now(), attempt_count = d.attempt_count + 1, updated_at = now()
          FROM prev WHERE d.id = prev.id
          RETURNING d.id, d.application_id, d.endpoint_id, d.event_id, d.attempt_count, d.deadline_at,
-                   prev.in_flight_since AS interrupted_since
+                   prev.in_flight_since AS interrupted_since, prev.next_attempt_at AS due_at
        ), interrupted AS (
          INSERT INTO attempts (id, delivery_id, application_id, endpoint_id, event_id, number, started_at, url,
                                error_class, error_message, outcome)
@@ -97,8 +145,13 @@ export class DeliveryAttemptsRepository {
        )
        SELECT upd.id, upd.application_id, upd.endpoint_id, upd.event_id, upd.attempt_count, upd.deadline_at,
               upd.interrupted_since IS NOT NULL AS interrupted, e.event_type, e.created_at AS event_created_at,
-              e.payload::text AS payload
-       FROM upd JOIN events e ON e.id = upd.event_id`,
+              e.payload::text AS payload, upd.due_at, false AS expired, NULL::text AS endpoint_url,
+              NULL::text AS endpoint_kind, NULL::int AS last_status_code
+       FROM upd JOIN events e ON e.id = upd.event_id
+       UNION ALL
+       SELECT x.id, x.application_id, x.endpoint_id, x.event_id, x.attempt_count, NULL, false, x.event_type, NULL,
+              NULL, NULL, true, ep.url, ep.kind::text, x.last_status_code
+       FROM expired x JOIN endpoints ep ON ep.id = x.endpoint_id`,
       ids,
       INTERRUPTED_MESSAGE,
     );
@@ -106,6 +159,7 @@ export class DeliveryAttemptsRepository {
     return ids.map((id) => {
       const r = byId.get(id);
       if (!r) return null;
+      if (r.expired) return { expired: toFailedDelivery({ ...r, last_error: 'deadline_exceeded' }) };
       return {
         deliveryId: r.id,
         applicationId: r.application_id,
@@ -117,6 +171,7 @@ export class DeliveryAttemptsRepository {
         attemptNumber: r.attempt_count,
         deadlineAt: r.deadline_at,
         previousInterrupted: r.interrupted,
+        dueAt: r.due_at,
       };
     });
   }
@@ -210,18 +265,24 @@ export class DeliveryAttemptsRepository {
     return rows.map((r) => ({ deliveryId: r.id, endpointId: r.endpoint_id }));
   }
 
-  /** Fails pending deliveries past their deadline that no attempt is working on. Returns how many. */
-  async failPastDeadline(inFlightBefore: Date, limit: number): Promise<number> {
-    return this.prisma.$executeRawUnsafe(
-      `UPDATE deliveries SET status = 'failed', last_error = 'deadline_exceeded', next_attempt_at = NULL,
-              in_flight_since = NULL, completed_at = now(), updated_at = now()
-       WHERE id IN (SELECT id FROM deliveries
-                    WHERE status = 'pending' AND deadline_at <= now()
-                      AND (in_flight_since IS NULL OR in_flight_since < $1)
-                    LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+  /** Fails pending deliveries past their deadline that no attempt is working on. Returns them. */
+  async failPastDeadline(inFlightBefore: Date, limit: number): Promise<FailedDeliveryRef[]> {
+    const rows = await this.prisma.$queryRawUnsafe<FailedRow[]>(
+      `WITH x AS (
+         UPDATE deliveries SET status = 'failed', last_error = 'deadline_exceeded', next_attempt_at = NULL,
+                in_flight_since = NULL, completed_at = now(), updated_at = now()
+         WHERE id IN (SELECT id FROM deliveries
+                      WHERE status = 'pending' AND deadline_at <= now()
+                        AND (in_flight_since IS NULL OR in_flight_since < $1)
+                      LIMIT $2 FOR UPDATE SKIP LOCKED)
+         RETURNING id, application_id, endpoint_id, event_id, event_type, attempt_count, last_error, last_status_code
+       )
+       SELECT x.*, ep.url AS endpoint_url, ep.kind::text AS endpoint_kind
+       FROM x JOIN endpoints ep ON ep.id = x.endpoint_id`,
       inFlightBefore,
       limit,
     );
+    return rows.map(toFailedDelivery);
   }
 }
 

@@ -1,11 +1,14 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { AppConfig } from '@tern/config';
+import { WorkerMetrics } from '@tern/observability';
 import { CoreModule } from '../core.module';
 import { OutboxRelayService } from '../outbox/outbox-relay.service';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { DELIVERY_QUEUE } from '../queue/queue.constants';
+import { RetentionService } from '../retention/retention.service';
 import { DeliveryAttemptsRepository } from './delivery-attempts.repository';
+import { DeliveryObserver } from './delivery-observer';
 import { DeliveryService } from './delivery.service';
 import { EndpointConfigCache } from './endpoint-config-cache';
 import { ReconcilerService } from './reconciler.service';
@@ -17,9 +20,15 @@ const providers = [
   OutboxRepository,
   OutboxRelayService,
   ReconcilerService,
+  RetentionService,
+  DeliveryObserver,
+  WorkerMetrics,
 ];
 
-/** The delivery engine's services (worker only): relay, attempts, reconciler, and the BullMQ queue. */
+/**
+ * The delivery engine's services (worker only): relay, attempts, reconciler, retention purge, the worker's
+ * metrics, and the BullMQ queue.
+ */
 @Module({
   imports: [
     CoreModule,

@@ -14,7 +14,13 @@ import { EndpointsService } from '../endpoints/endpoints.service';
 import { DeliveryJobData } from '../queue/queue.constants';
 import { RedisService } from '../redis/redis.service';
 import { TERN_VERSION } from '../version';
-import { AttemptRecord, ClaimedDelivery, DeliveryAttemptsRepository } from './delivery-attempts.repository';
+import {
+  AttemptRecord,
+  ClaimedDelivery,
+  DeliveryAttemptsRepository,
+  ExpiredClaim,
+} from './delivery-attempts.repository';
+import { DeliveryObserver } from './delivery-observer';
 import { EndpointConfigCache } from './endpoint-config-cache';
 
 /** What the processor does with the job after an attempt. */
@@ -40,7 +46,7 @@ export class DeliveryService implements OnApplicationShutdown {
   private readonly policy: RetryPolicy;
   private readonly inFlight = new Map<string, number>();
   private readonly limiters = new Map<number, RateLimiterRedis>();
-  private readonly claims: MicroBatcher<string, ClaimedDelivery | null>;
+  private readonly claims: MicroBatcher<string, ClaimedDelivery | ExpiredClaim | null>;
   private readonly results: MicroBatcher<AttemptRecord, boolean>;
 
   constructor(
@@ -49,6 +55,7 @@ export class DeliveryService implements OnApplicationShutdown {
     private readonly cache: EndpointConfigCache,
     private readonly endpoints: EndpointsService,
     private readonly redis: RedisService,
+    private readonly observer: DeliveryObserver,
   ) {
     this.sender = new WebhookSender({
       connectTimeoutMs: config.DELIVERY_CONNECT_TIMEOUT_MS,
@@ -91,19 +98,29 @@ export class DeliveryService implements OnApplicationShutdown {
     }
     const busy = this.inFlight.get(job.endpointId) ?? 0;
     if (busy >= this.config.ENDPOINT_MAX_IN_FLIGHT) {
+      this.observer.throttled('endpoint_in_flight');
       return { kind: 'throttled', delayMs: Math.round(THROTTLE_DELAY_MS * (0.5 + Math.random())) };
     }
     const limit = endpoint.config.rateLimitPerSecond;
     if (limit) {
       const wait = await this.rateLimitWait(job.endpointId, limit);
-      if (wait > 0) return { kind: 'throttled', delayMs: wait };
+      if (wait > 0) {
+        this.observer.throttled('rate_limit');
+        return { kind: 'throttled', delayMs: wait };
+      }
     }
     this.inFlight.set(job.endpointId, busy + 1);
+    this.observer.attemptStarted();
     try {
       const claim = await this.claims.add(job.deliveryId);
       if (!claim) return { kind: 'done', outcome: 'skipped' };
+      if ('expired' in claim) {
+        await this.observer.deliveriesExpired([claim.expired]);
+        return { kind: 'done', outcome: 'failed' };
+      }
       return await this.send(claim, endpoint.config.url, endpoint.config.headers, endpoint.secrets);
     } finally {
+      this.observer.attemptEnded();
       const n = (this.inFlight.get(job.endpointId) ?? 1) - 1;
       if (n <= 0) this.inFlight.delete(job.endpointId);
       else this.inFlight.set(job.endpointId, n);
@@ -146,7 +163,7 @@ export class DeliveryService implements OnApplicationShutdown {
       lastError = result.errorClass ?? (result.statusCode ? `http_${result.statusCode}` : 'unknown');
       if (verdict.outcome === 'retry' && !next) lastError = `${lastError}; deadline_exceeded`;
     }
-    const recorded = await this.results.add({
+    const record: AttemptRecord = {
       deliveryId: claim.deliveryId,
       applicationId: claim.applicationId,
       endpointId: claim.endpointId,
@@ -168,14 +185,17 @@ export class DeliveryService implements OnApplicationShutdown {
       outcome,
       nextAttemptAt: next,
       lastError,
-    });
+    };
+    const recorded = await this.results.add(record);
     if (!recorded) {
       this.logger.warn(
         `attempt ${claim.attemptNumber} of ${claim.deliveryId} was superseded; logged, not applied`,
       );
       return { kind: 'done', outcome: 'skipped' };
     }
+    await this.observer.attemptRecorded(claim, record);
     if (verdict.disableEndpoint) {
+      this.observer.endpointGone();
       await this.endpoints.disableForGone(
         claim.endpointId,
         `receiver answered ${result.statusCode ?? 410} Gone`,

@@ -5,6 +5,7 @@ import { Queue } from 'bullmq';
 import { withTimeout } from '../outbox/outbox-relay.service';
 import { DELIVERY_QUEUE, deliveryJob } from '../queue/queue.constants';
 import { DeliveryAttemptsRepository } from './delivery-attempts.repository';
+import { DeliveryObserver } from './delivery-observer';
 
 /** Most deliveries one reconciler pass looks at. */
 export const RECONCILE_BATCH = 1000;
@@ -27,6 +28,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnModuleDestro
     private readonly config: AppConfig,
     private readonly repo: DeliveryAttemptsRepository,
     @InjectQueue(DELIVERY_QUEUE) private readonly queue: Queue,
+    private readonly observer: DeliveryObserver,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -47,7 +49,9 @@ export class ReconcilerService implements OnApplicationBootstrap, OnModuleDestro
   async runOnce(now = new Date()): Promise<{ requeued: number; expired: number }> {
     const grace = this.config.RECONCILER_GRACE_MS;
     const inFlightCutoff = new Date(now.getTime() - this.config.DELIVERY_ATTEMPT_TIMEOUT_MS - grace);
-    const expired = await this.repo.failPastDeadline(inFlightCutoff, RECONCILE_BATCH);
+    const failed = await this.repo.failPastDeadline(inFlightCutoff, RECONCILE_BATCH);
+    const expired = failed.length;
+    await this.observer.deliveriesExpired(failed);
     const stranded = await this.repo.findStranded(
       new Date(now.getTime() - grace),
       inFlightCutoff,
@@ -58,6 +62,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnModuleDestro
     }
     this.totals.requeued += stranded.length;
     this.totals.expired += expired;
+    this.observer.reconciled(stranded.length, expired);
     if (stranded.length || expired) {
       this.logger.log(`reconciler: ${stranded.length} re-enqueued, ${expired} failed past deadline`);
     }

@@ -7,10 +7,14 @@ import { ENDPOINT_CHANGED_CHANNEL } from '../queue/queue.constants';
 export const ENDPOINT_DISABLED_ERROR = 'endpoint_disabled';
 export const ENDPOINT_DELETED_ERROR = 'endpoint_deleted';
 
+/** standard: the application's own events; operational: Tern's operational events (see OperationalEventsService). */
+export type EndpointKind = 'standard' | 'operational';
+
 export interface EndpointRecord {
   id: string;
   applicationId: string;
   url: string;
+  kind: EndpointKind;
   description: string;
   /** Empty = every event type. */
   eventTypes: string[];
@@ -29,6 +33,7 @@ export interface EndpointDeliveryConfig {
   id: string;
   applicationId: string;
   url: string;
+  kind: EndpointKind;
   headers: Record<string, string>;
   disabled: boolean;
   deleted: boolean;
@@ -39,6 +44,8 @@ export interface NewEndpoint {
   id: string;
   applicationId: string;
   url: string;
+  /** Default standard. */
+  kind?: EndpointKind;
   description: string;
   eventTypes: string[];
   disabled: boolean;
@@ -46,6 +53,9 @@ export interface NewEndpoint {
   rateLimitPerSecond: number | null;
   headers: Record<string, string>;
 }
+
+/** The result of a partial update: the endpoint as it is now, and whether it was disabled before. */
+export type EndpointUpdateResult = EndpointRecord & { wasDisabled: boolean };
 
 /** A partial update; `disabledReason` is only read when `disabled` is true. */
 export interface EndpointChanges {
@@ -120,6 +130,7 @@ function toRecord(r: EndpointRow): EndpointRecord {
     id: r.id,
     applicationId: r.applicationId,
     url: r.url,
+    kind: r.kind,
     description: r.description,
     eventTypes: r.eventTypes ?? [],
     disabled: r.disabled,
@@ -200,7 +211,7 @@ export class EndpointsRepository {
     id: string,
     changes: EndpointChanges,
     now = new Date(),
-  ): Promise<EndpointRecord | null> {
+  ): Promise<EndpointUpdateResult | null> {
     return this.prisma.$transaction(async (tx) => {
       const current = await lockLiveEndpoint(tx, id, applicationId);
       if (!current) return null;
@@ -222,7 +233,7 @@ export class EndpointsRepository {
       const row = await tx.endpoint.update({ where: { id }, data });
       if (disabled === true) await failPendingDeliveries(tx, id, ENDPOINT_DISABLED_ERROR, now);
       await notifyEndpointChanged(tx, id);
-      return toRecord(row);
+      return { ...toRecord(row), wasDisabled: current.disabled };
     });
   }
 
@@ -243,21 +254,25 @@ export class EndpointsRepository {
   /**
    * Disables a live endpoint whatever its application (worker use, e.g. on HTTP 410) and fails its pending
    * deliveries with "endpoint_disabled". A reason already recorded by an earlier disable is kept.
-   * Returns false when the endpoint is missing or deleted.
+   * Returns null when the endpoint is missing or deleted; else the endpoint and whether this call disabled it.
    */
-  async disable(id: string, reason: string, now = new Date()): Promise<boolean> {
+  async disable(
+    id: string,
+    reason: string,
+    now = new Date(),
+  ): Promise<{ endpoint: EndpointRecord; changed: boolean } | null> {
     return this.prisma.$transaction(async (tx) => {
       const current = await lockLiveEndpoint(tx, id, null);
-      if (!current) return false;
-      if (!current.disabled) {
-        await tx.endpoint.update({
-          where: { id },
-          data: { disabled: true, disabledAt: now, disabledReason: reason, updatedAt: now },
-        });
-      }
+      if (!current) return null;
+      const row = current.disabled
+        ? await tx.endpoint.findUniqueOrThrow({ where: { id } })
+        : await tx.endpoint.update({
+            where: { id },
+            data: { disabled: true, disabledAt: now, disabledReason: reason, updatedAt: now },
+          });
       await failPendingDeliveries(tx, id, ENDPOINT_DISABLED_ERROR, now);
       await notifyEndpointChanged(tx, id);
-      return true;
+      return { endpoint: toRecord(row), changed: !current.disabled };
     });
   }
 
@@ -270,6 +285,7 @@ export class EndpointsRepository {
         id: true,
         applicationId: true,
         url: true,
+        kind: true,
         headers: true,
         disabled: true,
         deletedAt: true,
@@ -280,6 +296,7 @@ export class EndpointsRepository {
       id: r.id,
       applicationId: r.applicationId,
       url: r.url,
+      kind: r.kind,
       headers: toHeaders(r.headers),
       disabled: r.disabled,
       deleted: r.deletedAt !== null,

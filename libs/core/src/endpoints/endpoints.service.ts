@@ -4,15 +4,18 @@ import { AddressPolicy, checkUrlDestination } from '@tern/delivery-rules';
 import { FieldProblem, InvalidInputError, NotFoundError } from '../common/errors';
 import { isId, newId } from '../common/ids';
 import { Page, PageCursor, toPage } from '../common/pagination';
+import { OperationalEventsService } from '../operational/operational-events.service';
 import { EndpointSecretsService } from '../secrets/endpoint-secrets.service';
 import { webhookSecretProblem } from '../secrets/webhook-secret';
 import { checkEndpointHeaders, checkEndpointUrl } from './endpoint-rules';
-import { EndpointChanges, EndpointRecord, EndpointsRepository } from './endpoints.repository';
+import { EndpointChanges, EndpointKind, EndpointRecord, EndpointsRepository } from './endpoints.repository';
 
 export interface EndpointView {
   id: string;
   applicationId: string;
   url: string;
+  /** standard: the application's events; operational: Tern's operational events (endpoint.disabled, …). */
+  kind: EndpointKind;
   description: string;
   /** Empty = every event type. */
   eventTypes: string[];
@@ -33,6 +36,8 @@ export interface CreatedEndpointView extends EndpointView {
 /** Create input; types and sizes already checked by the API's DTO. */
 export interface CreateEndpointInput {
   url: string;
+  /** Default standard; cannot be changed later. */
+  kind?: EndpointKind;
   description?: string;
   eventTypes?: string[];
   disabled?: boolean;
@@ -62,6 +67,7 @@ export class EndpointsService {
     private readonly repo: EndpointsRepository,
     private readonly secrets: EndpointSecretsService,
     private readonly config: AppConfig,
+    private readonly operational: OperationalEventsService,
   ) {
     this.addressPolicy = AddressPolicy.fromCsv(config.SSRF_ALLOW_CIDRS);
   }
@@ -84,6 +90,7 @@ export class EndpointsService {
         id,
         applicationId,
         url,
+        kind: input.kind ?? 'standard',
         description: input.description ?? '',
         eventTypes: uniq(input.eventTypes ?? []),
         disabled: input.disabled ?? false,
@@ -129,6 +136,11 @@ export class EndpointsService {
     if (problems.length) throw new InvalidInputError(problems);
     const row = await this.repo.update(applicationId, id, changes);
     if (!row) throw new NotFoundError('endpoint', id);
+    if (changes.disabled === true && !row.wasDisabled) {
+      await this.operational.endpointDisabled(row, row.disabledReason);
+    } else if (changes.disabled === false && row.wasDisabled) {
+      await this.operational.endpointReenabled(row);
+    }
     return toView(row);
   }
 
@@ -143,8 +155,10 @@ export class EndpointsService {
    * deliveries (all of them, including one in flight: record that attempt's outcome first). False when the
    * endpoint is missing or deleted.
    */
-  disableForGone(endpointId: string, reason: string): Promise<boolean> {
-    return this.repo.disable(endpointId, reason);
+  async disableForGone(endpointId: string, reason: string): Promise<boolean> {
+    const r = await this.repo.disable(endpointId, reason);
+    if (r?.changed) await this.operational.endpointDisabled(r.endpoint, reason);
+    return r !== null;
   }
 
   private checkUrl(raw: string, problems: FieldProblem[]): string | undefined {
@@ -176,6 +190,7 @@ function toView(r: EndpointRecord): EndpointView {
     id: r.id,
     applicationId: r.applicationId,
     url: r.url,
+    kind: r.kind,
     description: r.description,
     eventTypes: r.eventTypes,
     disabled: r.disabled,

@@ -72,13 +72,20 @@ export class EventsRepository {
    *
    * With `reclaimKeysOlderThanSeconds`, the keys of the given events are first taken off events older than that
    * (in the same transaction), so those keys can be used again.
+   *
+   * Deliveries go to endpoints of one kind: `standard` (the default: the application's own events) or
+   * `operational` (Tern's operational events, written by OperationalEventsService).
    */
   async insertWithDeliveries(
     events: NewEventRow[],
-    opts: { deadlineSeconds: number; reclaimKeysOlderThanSeconds?: number },
+    opts: {
+      deadlineSeconds: number;
+      reclaimKeysOlderThanSeconds?: number;
+      endpointKind?: 'standard' | 'operational';
+    },
   ): Promise<EventSummaryRecord[]> {
     if (events.length === 0) return [];
-    const insert = this.insertStatement(events, opts.deadlineSeconds);
+    const insert = this.insertStatement(events, opts.deadlineSeconds, opts.endpointKind ?? 'standard');
     const keyed = events.filter((e) => e.idempotencyKey !== null);
     if (opts.reclaimKeysOlderThanSeconds === undefined || keyed.length === 0) {
       return this.prisma.$queryRaw<EventSummaryRecord[]>(insert);
@@ -197,7 +204,11 @@ export class EventsRepository {
    * (data-modifying CTEs always run to completion, referenced or not): `ins` returns only the events actually
    * inserted, so deliveries and outbox rows exist exactly for those.
    */
-  private insertStatement(events: NewEventRow[], deadlineSeconds: number): Prisma.Sql {
+  private insertStatement(
+    events: NewEventRow[],
+    deadlineSeconds: number,
+    endpointKind: 'standard' | 'operational',
+  ): Prisma.Sql {
     const apps = events.map((e) => e.applicationId);
     const ids = events.map((e) => e.id);
     const types = events.map((e) => e.eventType);
@@ -222,6 +233,7 @@ export class EventsRepository {
         FROM ins i
         JOIN endpoints ep
           ON ep.application_id = i.application_id
+         AND ep.kind = ${endpointKind}::endpoint_kind
          AND NOT ep.disabled
          AND ep.deleted_at IS NULL
          AND (coalesce(cardinality(ep.event_types), 0) = 0 OR i.event_type = ANY (ep.event_types))

@@ -8,6 +8,7 @@ import {
   ENDPOINT_CHANGED_CHANNEL,
   OUTBOX_CHANNEL,
 } from '../queue/queue.constants';
+import { DeliveryObserver } from '../delivery/delivery-observer';
 import { EndpointConfigCache } from '../delivery/endpoint-config-cache';
 import { OutboxRepository } from './outbox.repository';
 import { PgListener } from './pg-listener';
@@ -31,6 +32,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnModuleDestr
     private readonly outbox: OutboxRepository,
     private readonly cache: EndpointConfigCache,
     @InjectQueue(DELIVERY_QUEUE) private readonly queue: Queue,
+    private readonly observer: DeliveryObserver,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -78,6 +80,7 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnModuleDestr
       for (;;) {
         if (this.stopped) return;
         const n = await this.relayOnce();
+        this.observer.outboxRelayed(n);
         if (n < this.config.RELAY_BATCH_SIZE) return;
       }
     } catch (err) {

@@ -1,0 +1,431 @@
+import { Injectable } from '@nestjs/common';
+import { Prisma, PrismaService } from '@tern/database';
+import { PageCursor } from '../common/pagination';
+import { OUTBOX_CHANNEL } from '../queue/queue.constants';
+import type {
+  AttemptFilter,
+  AttemptOutcomeValue,
+  DeliveryFilter,
+  DeliveryStatus,
+  QueryScope,
+} from './deliveries.views';
+
+export interface DeliveryRow {
+  id: string;
+  applicationId: string;
+  eventId: string;
+  endpointId: string;
+  eventType: string;
+  status: DeliveryStatus;
+  attemptCount: number;
+  nextAttemptAt: Date | null;
+  deadlineAt: Date;
+  inFlightSince: Date | null;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  completedAt: Date | null;
+}
+
+export interface AttemptRow {
+  id: string;
+  deliveryId: string;
+  applicationId: string;
+  endpointId: string;
+  eventId: string;
+  number: number;
+  outcome: AttemptOutcomeValue;
+  startedAt: Date;
+  durationMs: number | null;
+  url: string;
+  requestHeaders: unknown;
+  responseStatus: number | null;
+  responseHeaders: unknown;
+  responseBody: string | null;
+  errorClass: string | null;
+  errorMessage: string | null;
+  createdAt: Date;
+}
+
+export interface DeliveryDetailRow {
+  delivery: DeliveryRow;
+  event: { id: string; eventType: string; payload: unknown; createdAt: Date };
+  endpoint: { id: string; url: string };
+  attempts: AttemptRow[];
+}
+
+export interface StatsWindowRow {
+  attempts: number;
+  succeeded: number;
+  p50: number | null;
+  p95: number | null;
+}
+
+export interface EndpointStatsRows {
+  hour: StatsWindowRow;
+  day: StatsWindowRow;
+  week: StatsWindowRow;
+  /** Buckets = floor(epoch seconds / 3600). Only buckets with attempts. */
+  hourly: { bucket: number; attempts: number; succeeded: number }[];
+  lastError: AttemptRow | null;
+  lastSuccessAt: Date | null;
+  failureStreak: number;
+}
+
+/** An endpoint as the delivery actions see it (deleted ones included). */
+export interface EndpointStateRow {
+  id: string;
+  applicationId: string;
+  disabled: boolean;
+  deleted: boolean;
+}
+
+/** A delivery to put back in the queue: same row, pending again, due now, a fresh deadline. */
+export interface RequeueSettings {
+  deadlineSeconds: number;
+}
+
+const DELIVERY_COLUMNS = Prisma.raw(`
+  d.id, d.application_id AS "applicationId", d.event_id AS "eventId", d.endpoint_id AS "endpointId",
+  d.event_type AS "eventType", d.status::text AS status, d.attempt_count AS "attemptCount",
+  d.next_attempt_at AS "nextAttemptAt", d.deadline_at AS "deadlineAt", d.in_flight_since AS "inFlightSince",
+  d.last_status_code AS "lastStatusCode", d.last_error AS "lastError", d.created_at AS "createdAt",
+  d.updated_at AS "updatedAt", d.completed_at AS "completedAt"`);
+
+const ATTEMPT_COLUMNS = Prisma.raw(`
+  a.id, a.delivery_id AS "deliveryId", a.application_id AS "applicationId", a.endpoint_id AS "endpointId",
+  a.event_id AS "eventId", a.number, a.outcome::text AS outcome, a.started_at AS "startedAt",
+  a.duration_ms AS "durationMs", a.url, a.request_headers AS "requestHeaders",
+  a.response_status AS "responseStatus", a.response_headers AS "responseHeaders",
+  a.response_body AS "responseBody", a.error_class AS "errorClass", a.error_message AS "errorMessage",
+  a.created_at AS "createdAt"`);
+
+/** What re-queuing sets on a delivery (redeliver and recover): the attempt count is kept, numbers continue. */
+function requeueAssignments(s: RequeueSettings): Prisma.Sql {
+  return Prisma.sql`status = 'pending', next_attempt_at = now(),
+    deadline_at = now() + ${s.deadlineSeconds}::int * interval '1 second',
+    completed_at = NULL, last_error = NULL, in_flight_since = NULL, updated_at = now()`;
+}
+
+function where(conds: Prisma.Sql[]): Prisma.Sql {
+  return conds.length ? Prisma.sql`WHERE ${Prisma.join(conds, ' AND ')}` : Prisma.empty;
+}
+
+type Tx = Prisma.TransactionClient;
+
+/**
+ * Reads for support and customers (deliveries, attempts, endpoint statistics) and the delivery actions
+ * (redeliver, recover, test event). Every list is keyset-paginated newest first on (time, id) and every filter
+ * has an index (prisma/migrations/20261125100000_query_indexes; docs/query-performance.md).
+ */
+@Injectable()
+export class DeliveriesRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  // ---- reads ---------------------------------------------------------------------------------------------
+
+  /** Newest first; `limit + 1` rows for toPage(). */
+  listDeliveries(
+    scope: QueryScope,
+    filter: DeliveryFilter,
+    limit: number,
+    after?: PageCursor,
+  ): Promise<DeliveryRow[]> {
+    const c: Prisma.Sql[] = [];
+    if (scope.applicationId !== undefined) c.push(Prisma.sql`d.application_id = ${scope.applicationId}`);
+    if (filter.endpointId !== undefined) c.push(Prisma.sql`d.endpoint_id = ${filter.endpointId}`);
+    if (filter.eventId !== undefined) c.push(Prisma.sql`d.event_id = ${filter.eventId}`);
+    if (filter.eventType !== undefined) c.push(Prisma.sql`d.event_type = ${filter.eventType}`);
+    if (filter.status !== undefined) c.push(Prisma.sql`d.status = ${filter.status}::delivery_status`);
+    if (filter.since) c.push(Prisma.sql`d.created_at >= ${filter.since}::timestamptz`);
+    if (filter.until) c.push(Prisma.sql`d.created_at < ${filter.until}::timestamptz`);
+    if (after) c.push(Prisma.sql`(d.created_at, d.id) < (${after.createdAt}::timestamptz, ${after.id})`);
+    return this.prisma.$queryRaw<DeliveryRow[]>`
+      SELECT ${DELIVERY_COLUMNS} FROM deliveries d ${where(c)}
+      ORDER BY d.created_at DESC, d.id DESC LIMIT ${limit + 1}::int`;
+  }
+
+  /** Newest first by startedAt; `limit + 1` rows. */
+  listAttempts(
+    scope: QueryScope,
+    filter: AttemptFilter,
+    limit: number,
+    after?: PageCursor,
+  ): Promise<AttemptRow[]> {
+    const c: Prisma.Sql[] = [];
+    if (scope.applicationId !== undefined) c.push(Prisma.sql`a.application_id = ${scope.applicationId}`);
+    if (filter.endpointId !== undefined) c.push(Prisma.sql`a.endpoint_id = ${filter.endpointId}`);
+    if (filter.eventId !== undefined) c.push(Prisma.sql`a.event_id = ${filter.eventId}`);
+    if (filter.deliveryId !== undefined) c.push(Prisma.sql`a.delivery_id = ${filter.deliveryId}`);
+    if (filter.outcome !== undefined) c.push(Prisma.sql`a.outcome = ${filter.outcome}::attempt_outcome`);
+    if (filter.statusCode !== undefined) c.push(Prisma.sql`a.response_status = ${filter.statusCode}::int`);
+    if (filter.since) c.push(Prisma.sql`a.started_at >= ${filter.since}::timestamptz`);
+    if (filter.until) c.push(Prisma.sql`a.started_at < ${filter.until}::timestamptz`);
+    if (after) c.push(Prisma.sql`(a.started_at, a.id) < (${after.createdAt}::timestamptz, ${after.id})`);
+    return this.prisma.$queryRaw<AttemptRow[]>`
+      SELECT ${ATTEMPT_COLUMNS} FROM attempts a ${where(c)}
+      ORDER BY a.started_at DESC, a.id DESC LIMIT ${limit + 1}::int`;
+  }
+
+  async findDeliveryDetail(scope: QueryScope, id: string): Promise<DeliveryDetailRow | null> {
+    const rows = await this.prisma.$queryRaw<
+      (DeliveryRow & {
+        evType: string;
+        evPayload: unknown;
+        evCreatedAt: Date;
+        epUrl: string;
+      })[]
+    >`
+      SELECT ${DELIVERY_COLUMNS}, e.event_type AS "evType", e.payload AS "evPayload",
+             e.created_at AS "evCreatedAt", ep.url AS "epUrl"
+      FROM deliveries d
+      JOIN events e ON e.id = d.event_id
+      JOIN endpoints ep ON ep.id = d.endpoint_id
+      WHERE d.id = ${id} ${this.scoped('d', scope)}`;
+    const r = rows[0];
+    if (!r) return null;
+    const attempts = await this.prisma.$queryRaw<AttemptRow[]>`
+      SELECT ${ATTEMPT_COLUMNS} FROM attempts a WHERE a.delivery_id = ${id}
+      ORDER BY a.number, a.started_at, a.id`;
+    const { evType, evPayload, evCreatedAt, epUrl, ...delivery } = r;
+    return {
+      delivery,
+      event: { id: r.eventId, eventType: evType, payload: evPayload, createdAt: evCreatedAt },
+      endpoint: { id: r.endpointId, url: epUrl },
+      attempts,
+    };
+  }
+
+  /** Whether a row with this id exists within the scope (endpoints: deleted ones included). */
+  async exists(
+    table: 'endpoints' | 'events' | 'deliveries',
+    scope: QueryScope,
+    id: string,
+  ): Promise<boolean> {
+    const rows = await this.prisma.$queryRaw<{ one: number }[]>`
+      SELECT 1 AS one FROM ${Prisma.raw(table)} t WHERE t.id = ${id} ${this.scoped('t', scope)}`;
+    return rows.length > 0;
+  }
+
+  /** The application an endpoint (live, not deleted) or event belongs to, or null. */
+  async applicationOf(kind: 'endpoint' | 'event', id: string): Promise<string | null> {
+    const rows =
+      kind === 'endpoint'
+        ? await this.prisma.$queryRaw<{ applicationId: string }[]>`
+            SELECT application_id AS "applicationId" FROM endpoints WHERE id = ${id} AND deleted_at IS NULL`
+        : await this.prisma.$queryRaw<{ applicationId: string }[]>`
+            SELECT application_id AS "applicationId" FROM events WHERE id = ${id}`;
+    return rows[0]?.applicationId ?? null;
+  }
+
+  async findEndpoint(scope: QueryScope, id: string): Promise<EndpointStateRow | null> {
+    const rows = await this.prisma.$queryRaw<EndpointStateRow[]>`
+      SELECT t.id, t.application_id AS "applicationId", t.disabled, t.deleted_at IS NOT NULL AS deleted
+      FROM endpoints t WHERE t.id = ${id} ${this.scoped('t', scope)}`;
+    return rows[0] ?? null;
+  }
+
+  /**
+   * Attempt statistics of one endpoint: the hour, day and week before `now` and the last 24 hourly buckets (one
+   * index range scan over the week), the latest non-successful attempt and the failure streak since the latest
+   * success (a few index probes). Cost grows with the endpoint's attempts in the last week.
+   */
+  async endpointStats(endpointId: string, now: Date): Promise<EndpointStatsRows> {
+    const hourAgo = new Date(now.getTime() - 3_600_000);
+    const dayAgo = new Date(now.getTime() - 86_400_000);
+    const weekAgo = new Date(now.getTime() - 7 * 86_400_000);
+    const firstHour = new Date((Math.floor(now.getTime() / 3_600_000) - 23) * 3_600_000);
+    const window = (from: Date, p: string) =>
+      Prisma.sql`
+        count(*) FILTER (WHERE a.started_at >= ${from}::timestamptz)::int AS ${Prisma.raw(`"${p}Attempts"`)},
+        count(*) FILTER (WHERE a.started_at >= ${from}::timestamptz AND a.outcome = 'succeeded')::int
+          AS ${Prisma.raw(`"${p}Succeeded"`)},
+        percentile_disc(0.5) WITHIN GROUP (ORDER BY a.duration_ms)
+          FILTER (WHERE a.started_at >= ${from}::timestamptz) AS ${Prisma.raw(`"${p}P50"`)},
+        percentile_disc(0.95) WITHIN GROUP (ORDER BY a.duration_ms)
+          FILTER (WHERE a.started_at >= ${from}::timestamptz) AS ${Prisma.raw(`"${p}P95"`)}`;
+    type Hourly = EndpointStatsRows['hourly'];
+    const [windows, lastError, lastSuccess] = await Promise.all([
+      // The week's attempts are read once (index range + heap), then aggregated per window and per hour.
+      this.prisma.$queryRaw<Record<string, unknown>[]>`
+        WITH a AS MATERIALIZED (
+          SELECT started_at, outcome, duration_ms FROM attempts
+          WHERE endpoint_id = ${endpointId} AND started_at >= ${weekAgo}::timestamptz
+            AND started_at <= ${now}::timestamptz
+        ), h AS (
+          SELECT floor(extract(epoch FROM a.started_at) / 3600)::int AS bucket, count(*)::int AS attempts,
+                 count(*) FILTER (WHERE a.outcome = 'succeeded')::int AS succeeded
+          FROM a WHERE a.started_at >= ${firstHour}::timestamptz
+          GROUP BY 1
+        )
+        SELECT ${window(hourAgo, 'hour')}, ${window(dayAgo, 'day')}, ${window(weekAgo, 'week')},
+               (SELECT coalesce(json_agg(h), '[]'::json) FROM h) AS hourly
+        FROM a`,
+      // One index probe per non-success outcome (endpoint_id, outcome, started_at DESC, id DESC), newest wins.
+      this.prisma.$queryRaw<AttemptRow[]>`
+        SELECT x.* FROM unnest(ARRAY['failed', 'retrying', 'interrupted']::attempt_outcome[]) o(outcome)
+        CROSS JOIN LATERAL (
+          SELECT ${ATTEMPT_COLUMNS} FROM attempts a
+          WHERE a.endpoint_id = ${endpointId} AND a.outcome = o.outcome
+          ORDER BY a.started_at DESC, a.id DESC LIMIT 1) x
+        ORDER BY x."startedAt" DESC, x.id DESC LIMIT 1`,
+      this.prisma.$queryRaw<{ id: string; startedAt: Date }[]>`
+        SELECT a.id, a.started_at AS "startedAt" FROM attempts a
+        WHERE a.endpoint_id = ${endpointId} AND a.outcome = 'succeeded'
+        ORDER BY a.started_at DESC, a.id DESC LIMIT 1`,
+    ]);
+    const ok = lastSuccess[0];
+    const streak = await this.prisma.$queryRaw<{ n: number }[]>`
+      SELECT count(*)::int AS n FROM attempts a
+      WHERE a.endpoint_id = ${endpointId} AND a.outcome IN ('failed', 'retrying')
+        ${
+          ok
+            ? Prisma.sql`AND a.started_at >= ${ok.startedAt}::timestamptz
+                AND (a.started_at, a.id) > (${ok.startedAt}::timestamptz, ${ok.id})`
+            : Prisma.empty
+        }`;
+    const w = windows[0] ?? {};
+    const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+    const pick = (p: string): StatsWindowRow => ({
+      attempts: num(w[`${p}Attempts`]) ?? 0,
+      succeeded: num(w[`${p}Succeeded`]) ?? 0,
+      p50: num(w[`${p}P50`]),
+      p95: num(w[`${p}P95`]),
+    });
+    return {
+      hour: pick('hour'),
+      day: pick('day'),
+      week: pick('week'),
+      hourly: (w.hourly as Hourly | undefined) ?? [],
+      lastError: lastError[0] ?? null,
+      lastSuccessAt: ok?.startedAt ?? null,
+      failureStreak: streak[0]?.n ?? 0,
+    };
+  }
+
+  // ---- actions -------------------------------------------------------------------------------------------
+
+  /**
+   * Runs `fn` in a transaction after locking the endpoint row FOR SHARE (so a concurrent disable or delete waits
+   * for it, or it sees theirs). Endpoint first, deliveries second: the order disable/delete lock them in.
+   */
+  withLockedEndpoint<T>(
+    scope: QueryScope,
+    endpointId: string,
+    fn: (endpoint: EndpointStateRow | null, tx: Tx) => Promise<T>,
+  ): Promise<T> {
+    return this.prisma.$transaction(async (tx) => {
+      const rows = await tx.$queryRaw<EndpointStateRow[]>`
+        SELECT t.id, t.application_id AS "applicationId", t.disabled, t.deleted_at IS NOT NULL AS deleted
+        FROM endpoints t WHERE t.id = ${endpointId} ${this.scoped('t', scope)} FOR SHARE`;
+      return fn(rows[0] ?? null, tx);
+    });
+  }
+
+  /** The endpoint and status of a delivery within scope (no lock), or null. */
+  async findDeliveryState(
+    scope: QueryScope,
+    id: string,
+  ): Promise<{ endpointId: string; status: DeliveryStatus } | null> {
+    const rows = await this.prisma.$queryRaw<{ endpointId: string; status: DeliveryStatus }[]>`
+      SELECT d.endpoint_id AS "endpointId", d.status::text AS status
+      FROM deliveries d WHERE d.id = ${id} ${this.scoped('d', scope)}`;
+    return rows[0] ?? null;
+  }
+
+  /**
+   * Inside withLockedEndpoint: locks the delivery and, if it is finished (succeeded or failed), makes it pending
+   * again with an outbox row and a NOTIFY (sent on commit). Returns the updated row, or its current status when it
+   * is pending, or null when it is gone.
+   */
+  async requeueDelivery(
+    tx: Tx,
+    id: string,
+    settings: RequeueSettings,
+  ): Promise<{ row: DeliveryRow } | { pending: true } | null> {
+    const cur = await tx.$queryRaw<{ status: DeliveryStatus }[]>`
+      SELECT status::text AS status FROM deliveries WHERE id = ${id} FOR UPDATE`;
+    if (!cur[0]) return null;
+    if (cur[0].status === 'pending') return { pending: true };
+    const rows = await tx.$queryRaw<DeliveryRow[]>`
+      UPDATE deliveries d SET ${requeueAssignments(settings)}
+      WHERE d.id = ${id}
+      RETURNING ${DELIVERY_COLUMNS}`;
+    await tx.$executeRaw`INSERT INTO outbox (delivery_id, available_at, created_at) VALUES (${id}, now(), now())`;
+    await tx.$executeRaw`SELECT pg_notify(${OUTBOX_CHANNEL}, '')`;
+    return { row: rows[0] };
+  }
+
+  /**
+   * Inside withLockedEndpoint: re-queues up to `max` failed deliveries of the endpoint created in [since, until),
+   * oldest first, each with an outbox row, plus one NOTIFY. Returns how many, and the createdAt of the first one
+   * left over (null when none).
+   */
+  async requeueFailed(
+    tx: Tx,
+    endpointId: string,
+    since: Date,
+    until: Date,
+    max: number,
+    settings: RequeueSettings,
+  ): Promise<{ requeued: number; nextFrom: Date | null }> {
+    const rows = await tx.$queryRaw<{ requeued: number; nextFrom: Date | null }[]>`
+      WITH target AS (
+        SELECT id, created_at FROM deliveries
+        WHERE endpoint_id = ${endpointId} AND status = 'failed'
+          AND created_at >= ${since}::timestamptz AND created_at < ${until}::timestamptz
+        ORDER BY created_at, id
+        LIMIT ${max + 1}::int
+        FOR UPDATE
+      ), chosen AS (
+        SELECT id FROM target ORDER BY created_at, id LIMIT ${max}::int
+      ), upd AS (
+        UPDATE deliveries d SET ${requeueAssignments(settings)}
+        FROM chosen WHERE d.id = chosen.id
+        RETURNING d.id
+      ), ob AS (
+        INSERT INTO outbox (delivery_id, available_at, created_at) SELECT id, now(), now() FROM upd
+      )
+      SELECT (SELECT count(*) FROM upd)::int AS requeued,
+             (SELECT created_at FROM target ORDER BY created_at, id OFFSET ${max}::int LIMIT 1) AS "nextFrom"`;
+    const r = rows[0] ?? { requeued: 0, nextFrom: null };
+    if (r.requeued > 0) await tx.$executeRaw`SELECT pg_notify(${OUTBOX_CHANNEL}, '')`;
+    return r;
+  }
+
+  /**
+   * Inside withLockedEndpoint: writes an event with exactly one delivery (to this endpoint, whatever its event
+   * type filter) and its outbox row, plus a NOTIFY — the same rows POST /v1/events writes.
+   */
+  async insertSingleDeliveryEvent(
+    tx: Tx,
+    e: { id: string; applicationId: string; endpointId: string; eventType: string; payloadJson: string },
+    settings: RequeueSettings,
+  ): Promise<{ eventId: string; deliveryId: string }> {
+    const rows = await tx.$queryRaw<{ eventId: string; deliveryId: string }[]>`
+      WITH ins AS (
+        INSERT INTO events (id, application_id, event_type, payload, idempotency_key, created_at)
+        VALUES (${e.id}, ${e.applicationId}, ${e.eventType}, ${e.payloadJson}::jsonb, NULL, now())
+        RETURNING id, application_id, event_type, created_at
+      ), dlv AS (
+        INSERT INTO deliveries (id, application_id, event_id, endpoint_id, event_type, status, attempt_count,
+                                next_attempt_at, deadline_at, created_at, updated_at)
+        SELECT tern_id('dlv'), i.application_id, i.id, ${e.endpointId}, i.event_type, 'pending', 0, now(),
+               i.created_at + ${settings.deadlineSeconds}::int * interval '1 second', now(), now()
+        FROM ins i
+        RETURNING id, event_id
+      ), ob AS (
+        INSERT INTO outbox (delivery_id, available_at, created_at) SELECT id, now(), now() FROM dlv
+      )
+      SELECT event_id AS "eventId", id AS "deliveryId" FROM dlv`;
+    await tx.$executeRaw`SELECT pg_notify(${OUTBOX_CHANNEL}, '')`;
+    return rows[0];
+  }
+
+  private scoped(alias: string, scope: QueryScope): Prisma.Sql {
+    return scope.applicationId === undefined
+      ? Prisma.empty
+      : Prisma.sql`AND ${Prisma.raw(alias)}.application_id = ${scope.applicationId}`;
+  }
+}
