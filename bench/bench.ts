@@ -73,6 +73,8 @@ const PG_ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgresql://postgres@127.0.0.
 const REDIS_URL = 'redis://127.0.0.1:6379';
 /** Cores used by processes outside the bench above which a phase is flagged as disturbed. */
 const OTHER_LOAD_WARN = 0.15;
+/** Longest wait for a quiet machine before each measured phase. */
+const QUIET_WAIT_SECONDS = positiveInt('BENCH_QUIET_WAIT_SECONDS', 10);
 
 /**
  * Worker settings per group of phases. Any PASS_THROUGH variable set in the environment overrides both, and
@@ -363,8 +365,25 @@ class Bench {
     });
   }
 
-  private async cpuStart(): Promise<CpuSnapshot> {
+  /**
+   * Waits (at most QUIET_WAIT_SECONDS) until processes outside the bench use less than OTHER_LOAD_WARN cores over
+   * a second — the machine is shared — then takes the CPU snapshot the phase is measured from.
+   */
+  private async cpuStart(phase: string): Promise<CpuSnapshot> {
     await this.trackBackends();
+    const t0 = wallNow();
+    let other = 0;
+    for (let i = 0; i < QUIET_WAIT_SECONDS; i++) {
+      const a = this.cpu.snapshot();
+      await sleep(1000);
+      other = cpuBetween(a, this.cpu.snapshot()).other;
+      if (other < OTHER_LOAD_WARN) break;
+    }
+    const waited = Math.round(wallNow() - t0);
+    const quiet = (this.report.machine.otherLoadBeforePhase ??= {}) as Record<string, unknown>;
+    quiet[phase] = { otherCores: other, waitedMs: waited };
+    if (other >= OTHER_LOAD_WARN)
+      log(`${phase}: machine still busy (${other} cores used by other processes)`);
     return this.cpu.snapshot();
   }
 
@@ -464,7 +483,7 @@ class Bench {
       return;
     }
     log(`ingest: autocannon (bench/ingest.bench.ts), ${SECONDS} s single + ${SECONDS} s batch of 100`);
-    const cpu0 = await this.cpuStart();
+    const cpu0 = await this.cpuStart('ingest');
     const child = startNode(
       'ingest',
       script,
@@ -563,7 +582,7 @@ class Bench {
     const preloadMs = wallNow() - t0;
     log(`e2e: pre-loaded in ${Math.round(preloadMs)} ms; starting the worker`);
 
-    const cpu0 = await this.cpuStart();
+    const cpu0 = await this.cpuStart('e2e');
     const counters0 = await this.workerCounters();
     const spawnedAt = await this.startWorker('e2e');
     const workerReadyAt = wallNow();
@@ -614,7 +633,7 @@ class Bench {
     await child.waitReady(10_000);
     this.cpu.track('loadgen', child.pid);
     const before = await this.sinkStats('raw');
-    const cpu0 = await this.cpuStart();
+    const cpu0 = await this.cpuStart('raw');
     const run: RawRun = {
       url: `http://127.0.0.1:${this.sinkPort}/h/raw`,
       secret: `whsec_${randomBytes(32).toString('base64')}`,
@@ -686,7 +705,7 @@ class Bench {
       };
       log(`warm-up: ${w.accepted} events, drained: ${drained}`);
     }
-    const cpu0 = await this.cpuStart();
+    const cpu0 = await this.cpuStart(name);
     const counters0 = await this.workerCounters();
     const holeBefore = (await this.sinkStats(label)).blackhole;
     const { result } = await rpc<{ result: OpenLoopResult }>(

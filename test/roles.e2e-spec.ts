@@ -50,6 +50,13 @@ const TIMESTAMP = () => new Date(Date.now() - 3_600_000).toISOString();
 const CASES: Case[] = [
   { route: 'GET /healthz', request: () => ({ path: '/healthz' }), expect: everyone(200) },
   { route: 'GET /readyz', request: () => ({ path: '/readyz' }), expect: everyone(200) },
+  // Public while METRICS_TOKEN is unset (as here); API keys play no part.
+  { route: 'GET /metrics', request: () => ({ path: '/metrics' }), expect: everyone(200) },
+  {
+    route: 'GET /v1/retention',
+    request: () => ({ path: '/v1/retention' }),
+    expect: keyed({ admin: 200, support: 200, appA: 200, appB: 200 }),
+  },
   // Public while METRICS_TOKEN is unset (test/metrics.e2e-spec.ts covers the token).
   { route: 'GET /metrics', request: () => ({ path: '/metrics' }), expect: everyone(200) },
   {

@@ -30,17 +30,20 @@ code, pre, .mono { font-family: var(--mono); font-size: 0.86rem; }
 
 /* header */
 .top { background: #141a28; color: #dfe4ee; }
-.top .wrap { display: flex; align-items: center; gap: 22px; min-height: 54px; flex-wrap: wrap; }
+.top .wrap { display: flex; align-items: center; gap: 18px; min-height: 54px; flex-wrap: nowrap; }
+@media (max-width: 1100px) { .top .wrap { flex-wrap: wrap; padding-top: 6px; padding-bottom: 6px; } }
 .brand { color: #fff; font-weight: 700; font-size: 1.05rem; letter-spacing: 0.2px; }
 .brand span { font-weight: 400; color: #9fb0d0; margin-left: 4px; }
 .top nav { display: flex; gap: 4px; }
 .top nav a { color: #c9d2e3; padding: 6px 10px; border-radius: 6px; }
 .top nav a:hover, .top nav a.active { background: #263048; color: #fff; text-decoration: none; }
-.top .search { flex: 1; display: flex; gap: 6px; min-width: 300px; max-width: 560px; }
+.top .search { flex: 1 1 260px; display: flex; gap: 6px; min-width: 220px; max-width: 440px; }
 .top .search input { flex: 1; background: #222b3f; border: 1px solid #34405c; color: #fff; padding: 7px 10px;
   border-radius: 6px; font-family: var(--mono); font-size: 0.85rem; }
 .top .search input::placeholder { color: #8592ad; font-family: system-ui, sans-serif; }
-.top .who { margin-left: auto; display: flex; align-items: center; gap: 10px; font-size: 0.85rem; color: #aab6cc; }
+.top .who { margin-left: auto; display: flex; align-items: center; gap: 10px; font-size: 0.85rem; color: #aab6cc;
+  white-space: nowrap; flex-shrink: 0; }
+.top .who .mono { font-size: 0.78rem; }
 .top .who form { margin: 0; }
 .pill { display: inline-block; padding: 2px 8px; border-radius: 999px; background: #263048; color: #c9d2e3;
   font-size: 0.78rem; }
