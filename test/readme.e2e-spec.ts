@@ -20,7 +20,11 @@ describe('README', () => {
     for (const [name, value] of Object.entries(config)) {
       const row = README.split('\n').find((l) => l.startsWith(`| \`${name}\``));
       assert.ok(row, `README has no row for ${name}`);
-      if (value !== '') assert.ok(row.includes(`\`${String(value)}\``), `README row for ${name} lacks default ${String(value)}`);
+      if (value !== '')
+        assert.ok(
+          row.includes(`\`${String(value)}\``),
+          `README row for ${name} lacks default ${String(value)}`,
+        );
     }
   });
 
@@ -33,10 +37,25 @@ describe('README', () => {
     // Only the addresses change: the API's test port and a free receiver port; `.env` is replaced by the test env.
     const script = block
       .replace('TERN=http://127.0.0.1:3000', `TERN=${stack.api.baseUrl}`)
-      .replace('set -a; . ./.env; set +a', `export ADMIN_API_KEY=${stack.env.ADMIN_API_KEY ?? process.env.ADMIN_API_KEY}`)
+      .replace(
+        'set -a; . ./.env; set +a',
+        `export ADMIN_API_KEY=${stack.env.ADMIN_API_KEY ?? process.env.ADMIN_API_KEY}`,
+      )
       .replaceAll('4000', String(port));
     const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn('bash', ['-euo', 'pipefail', '-c', script], { cwd: ROOT, env: { ...process.env, npm_config_yes: 'true' } });
+      // Own process group, killed as a whole afterwards: nothing the script started may outlive it.
+      const child = spawn('bash', ['-euo', 'pipefail', '-c', script], {
+        cwd: ROOT,
+        env: process.env,
+        detached: true,
+      });
+      cleanups.push(async () => {
+        try {
+          process.kill(-(child.pid ?? 0), 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
