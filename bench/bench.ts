@@ -132,6 +132,7 @@ interface Report {
   targets: Target[];
   errors: string[];
   profiles?: Record<string, string[]>;
+  postgresTables?: Record<string, unknown>;
 }
 
 // ---- small helpers --------------------------------------------------------------------------------------------
@@ -330,6 +331,7 @@ class Bench {
     if (PHASES.has('lag')) await this.phaseLag('lag', EVENT_TYPES.lag, 'lag', false);
     if (PHASES.has('blackhole')) await this.phaseLag('blackhole', EVENT_TYPES.mixed, 'mixed', true);
     this.report.machine.loadavgAtEnd = loadavg().map((x) => Math.round(x * 100) / 100);
+    this.report.postgresTables = await this.tableStats();
   }
 
   private async setup(): Promise<void> {
@@ -390,6 +392,47 @@ class Bench {
   private async cpuEnd(start: CpuSnapshot): Promise<Record<string, number>> {
     await this.trackBackends();
     return cpuBetween(start, this.cpu.snapshot());
+  }
+
+  /** The cluster's WAL position (bytes): WAL written in a phase = difference (cluster-wide, so also others'). */
+  private async walLsn(): Promise<string> {
+    return withPg(
+      this.dbUrl,
+      async (c) => (await c.query<{ l: string }>('SELECT pg_current_wal_lsn()::text AS l')).rows[0].l,
+    );
+  }
+
+  private async walSince(lsn: string): Promise<number> {
+    return withPg(this.dbUrl, async (c) => {
+      const r = await c.query<{ b: string }>(
+        'SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::bigint AS b',
+        [lsn],
+      );
+      return Number(r.rows[0].b);
+    });
+  }
+
+  /** Row writes per table since the database was created: inserts, updates and how many updates were HOT. */
+  private async tableStats(): Promise<Record<string, unknown>> {
+    return withPg(this.dbUrl, async (c) => {
+      const r = await c.query<Record<string, string>>(
+        `SELECT t.relname AS table, t.n_tup_ins AS inserts, t.n_tup_upd AS updates, t.n_tup_hot_upd AS hot_updates,
+                (SELECT count(*) FROM pg_indexes i WHERE i.schemaname = 'public' AND i.tablename = t.relname) AS indexes
+         FROM pg_stat_user_tables t WHERE t.relname IN ('events', 'deliveries', 'outbox', 'attempts')
+         ORDER BY t.relname`,
+      );
+      return Object.fromEntries(
+        r.rows.map((x) => [
+          x.table,
+          {
+            indexes: Number(x.indexes),
+            inserts: Number(x.inserts),
+            updates: Number(x.updates),
+            hotUpdates: Number(x.hot_updates),
+          },
+        ]),
+      );
+    });
   }
 
   /** Throws if a process the phase depends on has died (instead of waiting out a timeout). */
@@ -583,6 +626,7 @@ class Bench {
     log(`e2e: pre-loaded in ${Math.round(preloadMs)} ms; starting the worker`);
 
     const cpu0 = await this.cpuStart('e2e');
+    const wal0 = await this.walLsn();
     const counters0 = await this.workerCounters();
     const spawnedAt = await this.startWorker('e2e');
     const workerReadyAt = wallNow();
@@ -592,6 +636,7 @@ class Bench {
       return s.unique >= E2E_EVENTS;
     });
     const cpu = await this.cpuEnd(cpu0);
+    const walBytes = await this.walSince(wal0);
     const s = await this.sinkStats('e2e');
     const counters = Bench.counterDelta(counters0, await this.workerCounters());
     const statuses = await withPg(this.dbUrl, async (c) => {
@@ -616,6 +661,7 @@ class Bench {
       readyToFirstArrivalMs: s.firstAt === null ? null : Math.round(s.firstAt - workerReadyAt),
       spawnToLastArrivalMs: s.lastAt === null ? null : Math.round(s.lastAt - spawnedAt),
       deliveryStatuses: statuses,
+      walBytesPerDelivery: Math.round(walBytes / Math.max(1, s.unique)),
       workerCounters: counters,
       cpuCores: cpu,
     };
@@ -706,6 +752,7 @@ class Bench {
       log(`warm-up: ${w.accepted} events, drained: ${drained}`);
     }
     const cpu0 = await this.cpuStart(name);
+    const wal0 = await this.walLsn();
     const counters0 = await this.workerCounters();
     const holeBefore = (await this.sinkStats(label)).blackhole;
     const { result } = await rpc<{ result: OpenLoopResult }>(
@@ -721,6 +768,7 @@ class Bench {
       return s.unique >= result.accepted;
     });
     const cpu = await this.cpuEnd(cpu0);
+    const walBytes = await this.walSince(wal0);
     const counters = Bench.counterDelta(counters0, await this.workerCounters());
     const s = await this.sinkStats(label, true);
     const arrivals = new Map(s.arrivals ?? []);
@@ -747,6 +795,7 @@ class Bench {
       lagFromSendMs: summarize(fromSend),
       lagFromCreatedAtMs: summarize(fromCreated),
       breakdownMs: breakdown,
+      walBytesPerEvent: Math.round(walBytes / Math.max(1, result.accepted)),
       ...(blackhole ? { blackhole: Bench.blackholeDelta(holeBefore, s.blackhole) } : {}),
       workerCounters: counters,
       cpuCores: cpu,

@@ -25,7 +25,9 @@ createServer((req, res) => {
         return;
       }
     }
-    console.log(`[receiver] ${new Date().toISOString()} webhook-id=${req.headers['webhook-id']} ${verdict}\n${body}`);
+    console.log(
+      `[receiver] ${new Date().toISOString()} webhook-id=${req.headers['webhook-id']} ${verdict}\n${body}`,
+    );
     res.writeHead(204).end();
   });
 }).listen(port, '127.0.0.1', () => console.log(`[receiver] listening on http://127.0.0.1:${port}/webhook`));

@@ -12,7 +12,10 @@ const basePort = Number(process.env.PORT ?? 3000);
 const baseMetricsPort = Number(process.env.WORKER_METRICS_PORT ?? 9464);
 const children = [];
 function start(name, file, env) {
-  const child = spawn(process.execPath, ['--enable-source-maps', file], { stdio: 'inherit', env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, ['--enable-source-maps', file], {
+    stdio: 'inherit',
+    env: { ...process.env, ...env },
+  });
   child.on('exit', (code, signal) => {
     console.log(`${name} exited (${signal ?? code})`);
     children.splice(children.indexOf(child), 1);
@@ -29,7 +32,8 @@ function stop(signal, code = 0) {
   exitCode = code;
   for (const c of children) c.kill(signal);
 }
-for (let i = 0; i < apiCount; i++) start(`api#${i}`, 'dist/apps/api/src/main.js', { PORT: String(basePort + i) });
+for (let i = 0; i < apiCount; i++)
+  start(`api#${i}`, 'dist/apps/api/src/main.js', { PORT: String(basePort + i) });
 for (let i = 0; i < workerCount; i++) {
   start(`worker#${i}`, 'dist/apps/worker/src/main.js', {
     WORKER_METRICS_PORT: String(baseMetricsPort === 0 ? 0 : baseMetricsPort + i),

@@ -14,8 +14,11 @@ function walk(dir, out = []) {
   return out;
 }
 const files = walk('dist')
-  .filter((f) => (kind !== 'e2e' && /\.spec\.js$/.test(f) && !f.startsWith('dist/test/')) ||
-    (kind !== 'unit' && /\.e2e-spec\.js$/.test(f)))
+  .filter(
+    (f) =>
+      (kind !== 'e2e' && /\.spec\.js$/.test(f) && !f.startsWith('dist/test/')) ||
+      (kind !== 'unit' && /\.e2e-spec\.js$/.test(f)),
+  )
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();
 if (files.length === 0) {

@@ -57,13 +57,6 @@ const CASES: Case[] = [
     request: () => ({ path: '/v1/retention' }),
     expect: keyed({ admin: 200, support: 200, appA: 200, appB: 200 }),
   },
-  // Public while METRICS_TOKEN is unset (test/metrics.e2e-spec.ts covers the token).
-  { route: 'GET /metrics', request: () => ({ path: '/metrics' }), expect: everyone(200) },
-  {
-    route: 'GET /v1/retention',
-    request: () => ({ path: '/v1/retention' }),
-    expect: keyed({ admin: 200, support: 200, appA: 200, appB: 200 }),
-  },
 
   {
     route: 'POST /v1/applications',

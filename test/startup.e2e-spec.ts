@@ -6,7 +6,10 @@ import { TEST_ENV } from './support/test-env';
 
 const ROOT = join(__dirname, '..', '..');
 
-function run(app: 'api' | 'worker', env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+function run(
+  app: 'api' | 'worker',
+  env: Record<string, string>,
+): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [join(ROOT, `dist/apps/${app}/src/main.js`)], {
       env: { PATH: process.env.PATH ?? '', ...TEST_ENV, PORT: '0', ...env },

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { attemptErrorClass, WorkerMetrics } from '@tern/observability';
 import { FailedDeliveryRef, OperationalEventsService } from '../operational/operational-events.service';
 import { AttemptRecord, ClaimedDelivery } from './delivery-attempts.repository';
@@ -7,10 +7,13 @@ import { EndpointConfigCache } from './endpoint-config-cache';
 /**
  * What the delivery engine reports besides its records: worker metrics, and the operational events that follow
  * from an attempt (delivery.failed, endpoint.recovered). Kept out of DeliveryService so the attempt path reads as
- * the attempt path. Never throws.
+ * the attempt path. Never throws, never makes a job wait: the operational part runs in the background (after the
+ * record is durable) and is waited for at shutdown, after the BullMQ worker has closed.
  */
 @Injectable()
-export class DeliveryObserver {
+export class DeliveryObserver implements OnApplicationShutdown {
+  private readonly pending = new Set<Promise<void>>();
+
   constructor(
     private readonly metrics: WorkerMetrics,
     private readonly operational: OperationalEventsService,
@@ -31,8 +34,12 @@ export class DeliveryObserver {
     this.metrics.inFlight.dec();
   }
 
+  async onApplicationShutdown(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
   /** An attempt was recorded and applied to its delivery (not superseded). */
-  async attemptRecorded(claim: ClaimedDelivery, r: AttemptRecord): Promise<void> {
+  attemptRecorded(claim: ClaimedDelivery, r: AttemptRecord): void {
     this.metrics.attempts.inc({
       outcome: r.outcome,
       error_class: attemptErrorClass(r.errorClass, r.responseStatus),
@@ -42,6 +49,10 @@ export class DeliveryObserver {
       this.metrics.queueWait.observe(Math.max(0, r.startedAt.getTime() - claim.dueAt.getTime()) / 1000);
     }
     if (r.outcome !== 'retrying') this.metrics.deliveriesCompleted.inc({ outcome: r.outcome });
+    this.background(this.reportAttempt(claim, r));
+  }
+
+  private async reportAttempt(claim: ClaimedDelivery, r: AttemptRecord): Promise<void> {
     const endpoint = await this.cache.get(claim.endpointId).catch(() => null);
     if (!endpoint || endpoint.config.kind !== 'standard') return;
     const ref = { ...endpoint.config, url: r.url };
@@ -68,10 +79,10 @@ export class DeliveryObserver {
   }
 
   /** Deliveries failed at their deadline (at claim time or by the reconciler). */
-  async deliveriesExpired(failed: FailedDeliveryRef[]): Promise<void> {
+  deliveriesExpired(failed: FailedDeliveryRef[]): void {
     if (failed.length === 0) return;
     this.metrics.deliveriesCompleted.inc({ outcome: 'failed' }, failed.length);
-    await Promise.all(failed.map((d) => this.operational.deliveryFailed(d)));
+    this.background(Promise.all(failed.map((d) => this.operational.deliveryFailed(d))).then(() => undefined));
   }
 
   reconciled(requeued: number, expired: number): void {
@@ -81,5 +92,11 @@ export class DeliveryObserver {
 
   outboxRelayed(n: number): void {
     if (n) this.metrics.outboxRelayed.inc(n);
+  }
+
+  private background(work: Promise<void>): void {
+    const p = work.catch(() => undefined); // the operational calls log their own failures
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
   }
 }

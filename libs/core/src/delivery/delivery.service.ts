@@ -115,7 +115,7 @@ export class DeliveryService implements OnApplicationShutdown {
       const claim = await this.claims.add(job.deliveryId);
       if (!claim) return { kind: 'done', outcome: 'skipped' };
       if ('expired' in claim) {
-        await this.observer.deliveriesExpired([claim.expired]);
+        this.observer.deliveriesExpired([claim.expired]);
         return { kind: 'done', outcome: 'failed' };
       }
       return await this.send(claim, endpoint.config.url, endpoint.config.headers, endpoint.secrets);
@@ -193,7 +193,7 @@ export class DeliveryService implements OnApplicationShutdown {
       );
       return { kind: 'done', outcome: 'skipped' };
     }
-    await this.observer.attemptRecorded(claim, record);
+    this.observer.attemptRecorded(claim, record);
     if (verdict.disableEndpoint) {
       this.observer.endpointGone();
       await this.endpoints.disableForGone(

@@ -51,7 +51,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnModuleDestro
     const inFlightCutoff = new Date(now.getTime() - this.config.DELIVERY_ATTEMPT_TIMEOUT_MS - grace);
     const failed = await this.repo.failPastDeadline(inFlightCutoff, RECONCILE_BATCH);
     const expired = failed.length;
-    await this.observer.deliveriesExpired(failed);
+    this.observer.deliveriesExpired(failed);
     const stranded = await this.repo.findStranded(
       new Date(now.getTime() - grace),
       inFlightCutoff,

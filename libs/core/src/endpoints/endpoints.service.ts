@@ -115,7 +115,8 @@ export class EndpointsService {
 
   /**
    * Partial update. `disabled: true` fails the endpoint's pending deliveries ("endpoint_disabled") in the same
-   * transaction; `disabled: false` affects only deliveries of later events.
+   * transaction; `disabled: false` affects only deliveries of later events. For a standard endpoint, disabling sends
+   * the operational event endpoint.disabled and re-enabling makes its next success send endpoint.recovered.
    */
   async update(applicationId: string, id: string, input: UpdateEndpointInput): Promise<EndpointView> {
     if (!isId('ep', id)) throw new NotFoundError('endpoint', id);
@@ -153,7 +154,7 @@ export class EndpointsService {
   /**
    * For the delivery worker when an endpoint answers 410 Gone: disables it with `reason` and fails its pending
    * deliveries (all of them, including one in flight: record that attempt's outcome first). False when the
-   * endpoint is missing or deleted.
+   * endpoint is missing or deleted. Sends endpoint.disabled when this call disabled a standard endpoint.
    */
   async disableForGone(endpointId: string, reason: string): Promise<boolean> {
     const r = await this.repo.disable(endpointId, reason);
