@@ -13,6 +13,9 @@ process.on('exit', () => {
 
 export class Child {
   private readonly tail: string[] = [];
+  /** Lines that look like errors (pino level ≥ 50, or the word "error"), and the first of them. */
+  errorLines = 0;
+  firstError: string | null = null;
   readonly exited: Promise<number | null>;
   private readonly lineWaiters: { re: RegExp; resolve: () => void }[] = [];
 
@@ -26,6 +29,10 @@ export class Child {
       for (const line of d.toString().split('\n')) {
         if (!line.trim()) continue;
         this.tail.push(`${stream}: ${line}`);
+        if (/"level":(50|60)/.test(line) || /\berror\b/i.test(line)) {
+          this.errorLines++;
+          this.firstError ??= line.slice(0, 2000);
+        }
         if (this.tail.length > 40) this.tail.shift();
         if (echo) process.stderr.write(`[${this.name}] ${line}\n`);
         for (const w of [...this.lineWaiters]) {

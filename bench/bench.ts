@@ -133,6 +133,8 @@ interface Report {
   errors: string[];
   profiles?: Record<string, string[]>;
   postgresTables?: Record<string, unknown>;
+  /** Per child process: lines that looked like errors, and the first one. */
+  processErrors?: Record<string, { lines: number; first: string | null }>;
 }
 
 // ---- small helpers --------------------------------------------------------------------------------------------
@@ -514,6 +516,7 @@ class Bench {
 
   private async stopWorker(): Promise<void> {
     const stopping = this.workers.splice(0);
+    for (const w of stopping) this.noteErrors(w);
     await Promise.all(stopping.map((w) => w.stop(8000)));
   }
 
@@ -633,6 +636,13 @@ class Bench {
     const complete = await waitUntil('the e2e backlog to drain', 90_000, async () => {
       this.assertAlive();
       const s = await this.sinkStats('e2e');
+      if (s.unique === 0 && wallNow() - workerReadyAt > 20_000) {
+        const w = this.workers[0];
+        throw new Error(
+          `no delivery reached the sink 20 s after the worker started (${w?.errorLines ?? 0} error lines; ` +
+            `first: ${w?.firstError ?? 'none'})`,
+        );
+      }
       return s.unique >= E2E_EVENTS;
     });
     const cpu = await this.cpuEnd(cpu0);
@@ -858,7 +868,17 @@ class Bench {
     return this.cleaned;
   }
 
+  private noteErrors(c: Child | null): void {
+    if (!c || c.errorLines === 0) return;
+    const errs = (this.report.processErrors ??= {});
+    errs[c.name] = {
+      lines: (errs[c.name]?.lines ?? 0) + c.errorLines,
+      first: errs[c.name]?.first ?? c.firstError,
+    };
+  }
+
   private async doCleanup(): Promise<void> {
+    for (const c of [this.api, this.sink, ...this.workers, ...this.loadgens]) this.noteErrors(c);
     const step = async (what: string, fn: () => Promise<unknown>) => {
       try {
         await fn();

@@ -212,4 +212,32 @@ describe('delivery engine', () => {
     await settled(evt, ep.id);
     assert.equal(rx.requests[0].headers['x-tenant'], 'acme');
   });
+
+  it('a redelivery starts a new series: numbers continue, the backoff starts over from the first delay', async () => {
+    const rx = (await receiver()).always(400);
+    const ep = await endpoint(rx.url);
+    const evt = await emit();
+    const first = await settled(evt, ep.id);
+    assert.equal(first.status, 'failed');
+    // Pretend the first series was long: 9 attempts made.
+    await sql(stack.databaseUrl, 'UPDATE deliveries SET attempt_count = 9 WHERE id = $1', [first.id]);
+    rx.reply(500).always(200);
+    const r = await stack.api.request('POST', `/v1/deliveries/${first.id}/redeliver`, { key });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const d = await settled(evt, ep.id);
+    assert.equal(d.status, 'succeeded');
+    const att = await attempts(d.id);
+    assert.deepEqual(
+      att.map((a) => [a.number, a.outcome]),
+      [
+        [1, 'failed'],
+        [10, 'retrying'],
+        [11, 'succeeded'],
+      ],
+    );
+    // RETRY_BASE_DELAY_MS=200, RETRY_MAX_DELAY_MS=1000, no jitter (FAST_DELIVERY_ENV): attempt 10 is the new
+    // series' first, so it waited the base delay, not the capped delay of a 10th attempt.
+    const gap = att[2].started_at.getTime() - att[1].started_at.getTime();
+    assert.ok(gap < 900, `retry came ${gap} ms after the first attempt of the new series`);
+  });
 });

@@ -1,5 +1,5 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
-import { OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '@tern/config';
 import { DELIVERY_QUEUE, DeliveryJobData, DeliveryService } from '@tern/core';
 import { DelayedError, Job } from 'bullmq';
@@ -10,6 +10,8 @@ import { DelayedError, Job } from 'bullmq';
  */
 @Processor(DELIVERY_QUEUE, { autorun: false })
 export class DeliveryProcessor extends WorkerHost implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(DeliveryProcessor.name);
+
   constructor(
     private readonly delivery: DeliveryService,
     private readonly config: AppConfig,
@@ -34,6 +36,12 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
   /** Shutdown step one: take no new jobs and wait for the attempts in flight (bounded by SHUTDOWN_GRACE_MS in main). */
   async onModuleDestroy(): Promise<void> {
     await this.worker.close();
+  }
+
+  /** A thrown fault (database down…) is retried by BullMQ; say so, once per failure. */
+  @OnWorkerEvent('failed')
+  onFailed(job: Job<DeliveryJobData> | undefined, err: Error): void {
+    this.logger.error(`delivery job ${job?.id ?? '?'} failed (BullMQ retries it): ${err.message}`);
   }
 
   async process(job: Job<DeliveryJobData>, token?: string): Promise<string> {

@@ -101,9 +101,12 @@ const ATTEMPT_COLUMNS = Prisma.raw(`
   a.response_body AS "responseBody", a.error_class AS "errorClass", a.error_message AS "errorMessage",
   a.created_at AS "createdAt"`);
 
-/** What re-queuing sets on a delivery (redeliver and recover): the attempt count is kept, numbers continue. */
+/**
+ * What re-queuing sets on a delivery (redeliver and recover): the attempt count is kept, so numbers continue, and
+ * a new series starts at it, so the retry schedule starts over from its first delay.
+ */
 function requeueAssignments(s: RequeueSettings): Prisma.Sql {
-  return Prisma.sql`status = 'pending', next_attempt_at = now(),
+  return Prisma.sql`status = 'pending', next_attempt_at = now(), attempt_base = d.attempt_count,
     deadline_at = now() + ${s.deadlineSeconds}::int * interval '1 second',
     completed_at = NULL, last_error = NULL, in_flight_since = NULL, updated_at = now()`;
 }

@@ -15,6 +15,8 @@ export interface ClaimedDelivery {
   payloadJson: string;
   /** Number of the attempt this claim starts (1-based). */
   attemptNumber: number;
+  /** Attempts made before the current series (redeliveries start a new series). */
+  attemptBase: number;
   deadlineAt: Date;
   /** The previous attempt was started and never recorded (worker killed): it has been logged as interrupted. */
   previousInterrupted: boolean;
@@ -57,6 +59,7 @@ interface ClaimRow {
   endpoint_id: string;
   event_id: string;
   attempt_count: number;
+  attempt_base: number;
   deadline_at: Date;
   interrupted: boolean;
   event_type: string;
@@ -133,7 +136,7 @@ export class DeliveryAttemptsRepository {
        ), upd AS (
          UPDATE deliveries d SET in_flight_since = now(), attempt_count = d.attempt_count + 1, updated_at = now()
          FROM prev WHERE d.id = prev.id
-         RETURNING d.id, d.application_id, d.endpoint_id, d.event_id, d.attempt_count, d.deadline_at,
+         RETURNING d.id, d.application_id, d.endpoint_id, d.event_id, d.attempt_count, d.attempt_base, d.deadline_at,
                    prev.in_flight_since AS interrupted_since, prev.next_attempt_at AS due_at
        ), interrupted AS (
          INSERT INTO attempts (id, delivery_id, application_id, endpoint_id, event_id, number, started_at, url,
@@ -143,13 +146,13 @@ export class DeliveryAttemptsRepository {
          FROM upd JOIN endpoints ep ON ep.id = upd.endpoint_id
          WHERE upd.interrupted_since IS NOT NULL
        )
-       SELECT upd.id, upd.application_id, upd.endpoint_id, upd.event_id, upd.attempt_count, upd.deadline_at,
+       SELECT upd.id, upd.application_id, upd.endpoint_id, upd.event_id, upd.attempt_count, upd.attempt_base, upd.deadline_at,
               upd.interrupted_since IS NOT NULL AS interrupted, e.event_type, e.created_at AS event_created_at,
               e.payload::text AS payload, upd.due_at, false AS expired, NULL::text AS endpoint_url,
               NULL::text AS endpoint_kind, NULL::int AS last_status_code
        FROM upd JOIN events e ON e.id = upd.event_id
        UNION ALL
-       SELECT x.id, x.application_id, x.endpoint_id, x.event_id, x.attempt_count, NULL, false, x.event_type, NULL,
+       SELECT x.id, x.application_id, x.endpoint_id, x.event_id, x.attempt_count, 0, NULL, false, x.event_type, NULL,
               NULL, NULL, true, ep.url, ep.kind::text, x.last_status_code
        FROM expired x JOIN endpoints ep ON ep.id = x.endpoint_id`,
       ids,
@@ -169,6 +172,7 @@ export class DeliveryAttemptsRepository {
         eventCreatedAt: r.event_created_at,
         payloadJson: r.payload,
         attemptNumber: r.attempt_count,
+        attemptBase: r.attempt_base,
         deadlineAt: r.deadline_at,
         previousInterrupted: r.interrupted,
         dueAt: r.due_at,

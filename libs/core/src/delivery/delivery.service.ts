@@ -156,7 +156,13 @@ export class DeliveryService implements OnApplicationShutdown {
     let outcome: AttemptRecord['outcome'] = verdict.outcome === 'retry' ? 'retrying' : verdict.outcome;
     let lastError: string | null = null;
     if (verdict.outcome === 'retry') {
-      next = nextAttemptAt(this.policy, claim.attemptNumber, now, claim.deadlineAt, verdict.retryAfterMs);
+      next = nextAttemptAt(
+        this.policy,
+        claim.attemptNumber - claim.attemptBase,
+        now,
+        claim.deadlineAt,
+        verdict.retryAfterMs,
+      );
       if (!next) outcome = 'failed';
     }
     if (outcome !== 'succeeded') {
