@@ -168,4 +168,54 @@ describe('recovery: crashes, lost Redis data, several workers', () => {
     );
     assert.equal(Number(n), 600);
   });
+
+  it('recovering deliveries whose retry job still sits delayed in Redis brings that job forward', async () => {
+    // Retries a minute apart: without the relay promoting the old delayed job, recovery would wait for it.
+    const stack = await TestStack.start('promote', {
+      RETRY_BASE_DELAY_MS: '60000',
+      RETRY_MAX_DELAY_MS: '60000',
+    });
+    cleanups.push(() => stack.stop());
+    const rx = (await TestReceiver.start()).reply(503).always(200);
+    cleanups.push(() => rx.close());
+    const app = await stack.api.createApplication();
+    const h = new DeliveryHelpers(stack.api, app.key, stack.databaseUrl);
+    const ep = await h.endpoint(rx.url);
+    const since = new Date(Date.now() - 60_000).toISOString();
+    const evt = await h.emit();
+    await waitFor('the first attempt', async () => rx.requests.length === 1);
+    await waitFor('the retry to be scheduled', async () => {
+      const [d] = await sql(stack.databaseUrl, `SELECT in_flight_since FROM deliveries WHERE event_id = $1`, [
+        evt,
+      ]);
+      return d && d.in_flight_since === null;
+    });
+    const off = await stack.api.request('PATCH', `/v1/endpoints/${ep.id}`, {
+      key: app.key,
+      body: { disabled: true },
+    });
+    assert.equal(off.status, 200, JSON.stringify(off.body));
+    const on = await stack.api.request('PATCH', `/v1/endpoints/${ep.id}`, {
+      key: app.key,
+      body: { disabled: false },
+    });
+    assert.equal(on.status, 200, JSON.stringify(on.body));
+    const rec = await stack.api.request('POST', `/v1/endpoints/${ep.id}/recover`, {
+      key: app.key,
+      body: { since },
+    });
+    assert.equal(rec.status, 200, JSON.stringify(rec.body));
+    assert.equal(rec.body.requeued, 1);
+    const started = Date.now();
+    await waitFor(
+      'the recovered delivery to succeed',
+      async () => {
+        const [d] = await sql(stack.databaseUrl, `SELECT status FROM deliveries WHERE event_id = $1`, [evt]);
+        return d?.status === 'succeeded';
+      },
+      20_000,
+    );
+    assert.ok(Date.now() - started < 20_000);
+    assert.equal(rx.requests.length, 2);
+  });
 });

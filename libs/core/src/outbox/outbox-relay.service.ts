@@ -10,7 +10,7 @@ import {
 } from '../queue/queue.constants';
 import { DeliveryObserver } from '../delivery/delivery-observer';
 import { EndpointConfigCache } from '../delivery/endpoint-config-cache';
-import { OutboxRepository } from './outbox.repository';
+import { OutboxItem, OutboxRepository } from './outbox.repository';
 import { PgListener } from './pg-listener';
 
 /**
@@ -99,9 +99,21 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnModuleDestr
           10_000,
           'Redis addBulk',
         );
+        // A redelivered or recovered delivery may still have a retry job waiting, delayed, from its previous
+        // series (its endpoint was disabled meanwhile): adding the same job id was a no-op, so bring that job
+        // forward instead. Only re-queued deliveries pay for this look-up.
+        const requeued = items.filter((i) => i.requeued && i.delayMs === 0);
+        if (requeued.length) await withTimeout(this.promoteDelayed(requeued), 10_000, 'Redis promote');
       },
       20_000,
     );
+  }
+
+  private async promoteDelayed(items: OutboxItem[]): Promise<void> {
+    for (const item of items) {
+      const job = await this.queue.getJob(item.deliveryId);
+      if (job && (await job.isDelayed())) await job.promote().catch(() => undefined); // raced: already moved
+    }
   }
 }
 

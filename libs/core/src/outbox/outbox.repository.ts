@@ -6,6 +6,8 @@ export interface OutboxItem {
   endpointId: string;
   /** Milliseconds until the delivery may be attempted (0 = now). */
   delayMs: number;
+  /** The delivery was attempted before (a redelivery or recovery): a job for it may still sit delayed. */
+  requeued: boolean;
 }
 
 @Injectable()
@@ -25,10 +27,11 @@ export class OutboxRepository {
     return this.prisma.$transaction(
       async (tx) => {
         const rows = await tx.$queryRawUnsafe<
-          { id: bigint; delivery_id: string; endpoint_id: string; delay_ms: number }[]
+          { id: bigint; delivery_id: string; endpoint_id: string; delay_ms: number; requeued: boolean }[]
         >(
           `SELECT o.id, o.delivery_id, d.endpoint_id,
-                  GREATEST(0, EXTRACT(EPOCH FROM (d.next_attempt_at - now())) * 1000)::int AS delay_ms
+                  GREATEST(0, EXTRACT(EPOCH FROM (d.next_attempt_at - now())) * 1000)::int AS delay_ms,
+                  d.attempt_count > 0 AS requeued
            FROM (SELECT id, delivery_id FROM outbox
                  WHERE dispatched_at IS NULL AND available_at <= now()
                  ORDER BY available_at LIMIT $1 FOR UPDATE SKIP LOCKED) o
@@ -41,6 +44,7 @@ export class OutboxRepository {
             deliveryId: r.delivery_id,
             endpointId: r.endpoint_id,
             delayMs: r.delay_ms ?? 0,
+            requeued: r.requeued,
           })),
         );
         await tx.$executeRawUnsafe(
