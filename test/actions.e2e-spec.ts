@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ADMIN_KEY } from './support/api-harness';
-import { TestReceiver } from './support/receiver';
+import { TestReceivers } from './support/receiver';
 import { sql, waitFor } from './support/scratch-db';
 import { Seeder } from './support/seed';
 import { TestStack } from './support/stack';
@@ -45,12 +45,7 @@ describe('delivery actions without a worker: redeliver, recover, test event', ()
   });
 
   async function endpoint(key = app.key, extra: Record<string, unknown> = {}): Promise<string> {
-    const r = await stack.api.request('POST', '/v1/endpoints', {
-      key,
-      body: { url: 'https://receiver.example.com/hook', ...extra },
-    });
-    assert.equal(r.status, 201, JSON.stringify(r.body));
-    return r.body.id;
+    return (await stack.api.createEndpoint(key, { url: 'https://receiver.example.com/hook', ...extra })).id;
   }
   async function delivery(id: string): Promise<DeliveryDb> {
     const [d] = await sql<DeliveryDb>(stack.databaseUrl, 'SELECT * FROM deliveries WHERE id = $1', [id]);
@@ -299,7 +294,7 @@ describe('delivery actions without a worker: redeliver, recover, test event', ()
 describe('delivery actions with a real worker', () => {
   let stack: TestStack;
   let key: string;
-  const receivers: TestReceiver[] = [];
+  const receivers = new TestReceivers();
 
   before(async () => {
     stack = await TestStack.start('actions_worker');
@@ -307,18 +302,12 @@ describe('delivery actions with a real worker', () => {
   });
   after(async () => {
     await stack?.stop();
-    await Promise.all(receivers.map((r) => r.close()));
+    await receivers.closeAll();
   });
 
-  async function receiver(): Promise<TestReceiver> {
-    const r = await TestReceiver.start();
-    receivers.push(r);
-    return r;
-  }
+  const receiver = () => receivers.start();
   async function endpoint(url: string, extra: Record<string, unknown> = {}): Promise<string> {
-    const r = await stack.api.request('POST', '/v1/endpoints', { key, body: { url, ...extra } });
-    assert.equal(r.status, 201, JSON.stringify(r.body));
-    return r.body.id;
+    return (await stack.api.createEndpoint(key, { url, ...extra })).id;
   }
   async function settled(deliveryId: string): Promise<any> {
     return waitFor(

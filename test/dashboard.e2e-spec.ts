@@ -7,7 +7,7 @@ import { chromium } from 'playwright-core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
 import { ADMIN_KEY } from './support/api-harness';
-import { TestReceiver } from './support/receiver';
+import { TestReceivers } from './support/receiver';
 import { waitFor } from './support/scratch-db';
 import { TestStack } from './support/stack';
 import { TEST_ENV } from './support/test-env';
@@ -34,7 +34,7 @@ describe('web dashboard and customer portal', () => {
   let stack: TestStack;
   let browser: Browser;
   let base: string;
-  const receivers: TestReceiver[] = [];
+  const receivers = new TestReceivers();
   const contexts: BrowserContext[] = [];
 
   before(async () => {
@@ -53,14 +53,10 @@ describe('web dashboard and customer portal', () => {
     for (const c of contexts) await c.close().catch(() => undefined);
     await browser?.close();
     await stack?.stop();
-    await Promise.all(receivers.map((r) => r.close()));
+    await receivers.closeAll();
   });
 
-  async function receiver(): Promise<TestReceiver> {
-    const r = await TestReceiver.start();
-    receivers.push(r);
-    return r;
-  }
+  const receiver = () => receivers.start();
 
   async function newPage(): Promise<{ page: Page; context: BrowserContext }> {
     const context = await browser.newContext({ viewport: VIEWPORT });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
-import { TestReceiver } from './support/receiver';
+import { DeliveryHelpers } from './support/delivery-helpers';
+import { TestReceivers } from './support/receiver';
 import { sql, waitFor } from './support/scratch-db';
 import { TestStack } from './support/stack';
 
@@ -24,38 +25,22 @@ interface AttemptRow {
 describe('delivery engine', () => {
   let stack: TestStack;
   let key: string;
-  const receivers: TestReceiver[] = [];
+  let h: DeliveryHelpers;
+  const receivers = new TestReceivers();
 
   before(async () => {
     stack = await TestStack.start('delivery');
     key = (await stack.api.createApplication('delivery')).key;
+    h = new DeliveryHelpers(stack.api, key, stack.databaseUrl);
   });
   after(async () => {
     await stack.stop();
-    await Promise.all(receivers.map((r) => r.close()));
+    await receivers.closeAll();
   });
 
-  async function receiver(): Promise<TestReceiver> {
-    const r = await TestReceiver.start();
-    receivers.push(r);
-    return r;
-  }
-  async function endpoint(
-    url: string,
-    extra: Record<string, unknown> = {},
-  ): Promise<{ id: string; secret: string }> {
-    const r = await stack.api.request('POST', '/v1/endpoints', { key, body: { url, ...extra } });
-    assert.equal(r.status, 201, JSON.stringify(r.body));
-    return { id: r.body.id, secret: r.body.secret };
-  }
-  async function emit(
-    eventType = 'order.created',
-    payload: Record<string, unknown> = { n: 1 },
-  ): Promise<string> {
-    const r = await stack.api.request('POST', '/v1/events', { key, body: { eventType, payload } });
-    assert.equal(r.status, 202, JSON.stringify(r.body));
-    return r.body.id;
-  }
+  const receiver = () => receivers.start();
+  const endpoint = (url: string, extra?: Record<string, unknown>) => h.endpoint(url, extra);
+  const emit = (eventType?: string, payload?: Record<string, unknown>) => h.emit(eventType, payload);
   async function deliveryOf(eventId: string, endpointId: string): Promise<DeliveryRow> {
     const [d] = await sql<DeliveryRow>(
       stack.databaseUrl,

@@ -2,16 +2,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client, Notification } from 'pg';
 import { ENDPOINT_CHANGED_CHANNEL, EndpointsRepository, EndpointsService } from '@tern/core';
-import { ADMIN_KEY, ApiHarness } from './support/api-harness';
-import { TEST_ENV } from './support/test-env';
+import { ADMIN_KEY, ApiHarness, fieldsOf } from './support/api-harness';
+import { connectTestDb } from './support/scratch-db';
 
 type App = { id: string; key: string };
 
 /** Status, and the set of field names the error names. */
-function fieldsOf(body: { fields?: { field: string }[] }): string[] {
-  return [...new Set((body.fields ?? []).map((f) => f.field))].sort();
-}
-
 describe('endpoints API', () => {
   let api: ApiHarness;
   let db: Client;
@@ -19,8 +15,7 @@ describe('endpoints API', () => {
   before(async () => {
     // No allow-listed CIDRs: loopback and private IP literals are refused, as in production.
     api = await ApiHarness.start({ SSRF_ALLOW_CIDRS: '' });
-    db = new Client({ connectionString: TEST_ENV.DATABASE_URL });
-    await db.connect();
+    db = await connectTestDb();
   });
   after(async () => {
     await db.end();
@@ -510,8 +505,7 @@ describe('endpoints API', () => {
   });
 
   it('notifies tern_endpoint_changed with the endpoint id on every change', async () => {
-    const listener = new Client({ connectionString: TEST_ENV.DATABASE_URL });
-    await listener.connect();
+    const listener = await connectTestDb();
     const got: string[] = [];
     listener.on('notification', (n: Notification) => {
       if (n.channel === ENDPOINT_CHANGED_CHANNEL && n.payload) got.push(n.payload);

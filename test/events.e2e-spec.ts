@@ -2,34 +2,19 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
-import { ApiHarness } from './support/api-harness';
+import { ApiHarness, fieldsOf } from './support/api-harness';
+import { connectTestDb, rowCounts } from './support/scratch-db';
 import { TEST_ENV } from './support/test-env';
 
 /** Small limits so the 413 paths are cheap to reach. */
 const LIMITS = { MAX_PAYLOAD_BYTES: '1024', MAX_REQUEST_BODY_BYTES: '65536', MAX_BATCH_SIZE: '10' };
-
-async function rowCounts(db: Client, applicationId: string) {
-  const r = await db.query<{ events: number; deliveries: number; outbox: number }>(
-    `SELECT (SELECT count(*) FROM events WHERE application_id = $1)::int AS events,
-            (SELECT count(*) FROM deliveries WHERE application_id = $1)::int AS deliveries,
-            (SELECT count(*) FROM outbox o JOIN deliveries d ON d.id = o.delivery_id
-              WHERE d.application_id = $1)::int AS outbox`,
-    [applicationId],
-  );
-  return r.rows[0];
-}
-
-function fieldsOf(body: { fields?: { field: string }[] }): string[] {
-  return [...new Set((body.fields ?? []).map((f) => f.field))].sort();
-}
 
 describe('events API', () => {
   let api: ApiHarness;
   let db: Client;
   before(async () => {
     api = await ApiHarness.start(LIMITS);
-    db = new Client({ connectionString: TEST_ENV.DATABASE_URL });
-    await db.connect();
+    db = await connectTestDb();
   });
   after(async () => {
     await db.end();
@@ -37,12 +22,7 @@ describe('events API', () => {
   });
 
   async function endpoint(key: string, eventTypes: string[] = []): Promise<string> {
-    const r = await api.request('POST', '/v1/endpoints', {
-      key,
-      body: { url: 'https://example.com/hook', eventTypes },
-    });
-    assert.equal(r.status, 201, JSON.stringify(r.body));
-    return r.body.id as string;
+    return (await api.createEndpoint(key, { url: 'https://example.com/hook', eventTypes })).id as string;
   }
 
   it('accepts an event with 202 and answers {id, eventType, createdAt, deliveryCount}', async () => {

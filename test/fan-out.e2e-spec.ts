@@ -3,20 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Client, Notification } from 'pg';
 import { ApiHarness } from './support/api-harness';
-import { TEST_ENV } from './support/test-env';
+import { connectTestDb, rowCounts } from './support/scratch-db';
 
 const DEADLINE_SECONDS = 3600;
-
-async function rowCounts(db: Client, applicationId: string) {
-  const r = await db.query<{ events: number; deliveries: number; outbox: number }>(
-    `SELECT (SELECT count(*) FROM events WHERE application_id = $1)::int AS events,
-            (SELECT count(*) FROM deliveries WHERE application_id = $1)::int AS deliveries,
-            (SELECT count(*) FROM outbox o JOIN deliveries d ON d.id = o.delivery_id
-              WHERE d.application_id = $1)::int AS outbox`,
-    [applicationId],
-  );
-  return r.rows[0];
-}
 
 /** Runs `fn` while a trigger makes every outbox insert for `applicationId` fail (dropped afterwards). */
 async function withFailingOutbox(db: Client, applicationId: string, fn: () => Promise<void>): Promise<void> {
@@ -45,8 +34,7 @@ describe('fan-out: event → deliveries → outbox', () => {
   before(async () => {
     api = await ApiHarness.start({ DELIVERY_DEADLINE_SECONDS: String(DEADLINE_SECONDS) });
     delete process.env.DELIVERY_DEADLINE_SECONDS;
-    db = new Client({ connectionString: TEST_ENV.DATABASE_URL });
-    await db.connect();
+    db = await connectTestDb();
   });
   after(async () => {
     await db.end();
@@ -54,12 +42,7 @@ describe('fan-out: event → deliveries → outbox', () => {
   });
 
   async function endpoint(key: string, body: Record<string, unknown>): Promise<string> {
-    const r = await api.request('POST', '/v1/endpoints', {
-      key,
-      body: { url: 'https://example.com/hook', ...body },
-    });
-    assert.equal(r.status, 201, JSON.stringify(r.body));
-    return r.body.id as string;
+    return (await api.createEndpoint(key, { url: 'https://example.com/hook', ...body })).id as string;
   }
 
   it('creates one delivery and one outbox row per enabled, live endpoint subscribed to the type', async () => {
@@ -73,8 +56,7 @@ describe('fan-out: event → deliveries → outbox', () => {
     const foreign = await api.createApplication();
     await endpoint(foreign.key, {});
 
-    const listener = new Client({ connectionString: TEST_ENV.DATABASE_URL });
-    await listener.connect();
+    const listener = await connectTestDb();
     const notified = new Promise<Notification>((resolve) => listener.on('notification', resolve));
     await listener.query('LISTEN tern_outbox');
     try {
@@ -232,8 +214,7 @@ describe('fan-out under load: single events sharing statements', () => {
     // A pool of 2 leaves one statement slot for event writes, so concurrent events queue and share statements.
     api = await ApiHarness.start({ DATABASE_POOL_SIZE: '2' });
     delete process.env.DATABASE_POOL_SIZE;
-    db = new Client({ connectionString: TEST_ENV.DATABASE_URL });
-    await db.connect();
+    db = await connectTestDb();
   });
   after(async () => {
     await db.end();

@@ -3,28 +3,11 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { ApiHarness } from './support/api-harness';
-import { TEST_ENV } from './support/test-env';
-
-async function rowCounts(db: Client, applicationId: string) {
-  const r = await db.query<{ events: number; deliveries: number; outbox: number }>(
-    `SELECT (SELECT count(*) FROM events WHERE application_id = $1)::int AS events,
-            (SELECT count(*) FROM deliveries WHERE application_id = $1)::int AS deliveries,
-            (SELECT count(*) FROM outbox o JOIN deliveries d ON d.id = o.delivery_id
-              WHERE d.application_id = $1)::int AS outbox`,
-    [applicationId],
-  );
-  return r.rows[0];
-}
+import { connectTestDb, rowCounts } from './support/scratch-db';
 
 async function withEndpoints(api: ApiHarness, n: number): Promise<{ id: string; key: string }> {
   const app = await api.createApplication();
-  for (let i = 0; i < n; i++) {
-    const r = await api.request('POST', '/v1/endpoints', {
-      key: app.key,
-      body: { url: `https://example.com/hook/${i}` },
-    });
-    assert.equal(r.status, 201, JSON.stringify(r.body));
-  }
+  for (let i = 0; i < n; i++) await api.createEndpoint(app.key, { url: `https://example.com/hook/${i}` });
   return app;
 }
 
@@ -33,8 +16,7 @@ describe('idempotency keys', () => {
   let db: Client;
   before(async () => {
     api = await ApiHarness.start();
-    db = new Client({ connectionString: TEST_ENV.DATABASE_URL });
-    await db.connect();
+    db = await connectTestDb();
   });
   after(async () => {
     await db.end();
@@ -159,8 +141,7 @@ describe('idempotency window', () => {
     api = await ApiHarness.start({ IDEMPOTENCY_WINDOW_SECONDS: '1' });
     // applyTestEnv leaves overrides in process.env: don't let them leak into later harnesses.
     delete process.env.IDEMPOTENCY_WINDOW_SECONDS;
-    db = new Client({ connectionString: TEST_ENV.DATABASE_URL });
-    await db.connect();
+    db = await connectTestDb();
   });
   after(async () => {
     await db.end();

@@ -1,27 +1,13 @@
 import assert from 'node:assert/strict';
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
+import { freePort } from './support/free-port';
 import { TestReceiver } from './support/receiver';
 import { createScratchDatabase, waitFor } from './support/scratch-db';
-import { FAST_DELIVERY_ENV } from './support/stack';
+import { builtMain, FAST_DELIVERY_ENV } from './support/stack';
 import { TEST_ENV } from './support/test-env';
-
-const ROOT = join(__dirname, '..', '..');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 /** A built process (dist) whose stdout and stderr are kept: everything it logs. */
 class LoggedProcess {
@@ -32,7 +18,7 @@ class LoggedProcess {
   }
 
   static start(app: 'api' | 'worker', env: Record<string, string>): LoggedProcess {
-    const child = spawn(process.execPath, [join(ROOT, `dist/apps/${app}/src/main.js`)], {
+    const child = spawn(process.execPath, [builtMain(app)], {
       env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

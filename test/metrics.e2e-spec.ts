@@ -1,25 +1,14 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ApiHarness } from './support/api-harness';
 import { DeliveryHelpers } from './support/delivery-helpers';
-import { TestReceiver } from './support/receiver';
+import { freePort } from './support/free-port';
+import { TestReceivers } from './support/receiver';
 import { waitFor } from './support/scratch-db';
 import { TestStack } from './support/stack';
 import { applyTestEnv } from './support/test-env';
 
 const TOKEN = 'metrics-token-0123456789';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 /** The value of one series, e.g. value(text, 'tern_events_accepted_total{mode="single"}'); undefined if absent. */
 function value(text: string, series: string): number | undefined {
@@ -31,7 +20,7 @@ describe('metrics', () => {
   let stack: TestStack;
   let workerPort: number;
   let h: DeliveryHelpers;
-  const receivers: TestReceiver[] = [];
+  const receivers = new TestReceivers();
 
   before(async () => {
     workerPort = await freePort();
@@ -44,14 +33,10 @@ describe('metrics', () => {
   });
   after(async () => {
     await stack.stop();
-    await Promise.all(receivers.map((r) => r.close()));
+    await receivers.closeAll();
   });
 
-  async function receiver(): Promise<TestReceiver> {
-    const r = await TestReceiver.start();
-    receivers.push(r);
-    return r;
-  }
+  const receiver = () => receivers.start();
 
   async function apiMetrics(): Promise<string> {
     const r = await fetch(`${stack.api.baseUrl}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } });

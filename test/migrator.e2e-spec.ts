@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Client } from 'pg';
 import { ensureDatabase, migrate } from '../libs/database/src/migrator';
-import { databaseExists, repoRoot, ScratchDatabases } from './support/schema-catalog';
+import { repoRoot } from './support/schema-catalog';
+import { databaseExists, ScratchDatabases } from './support/scratch-db';
 
 interface MigrationRow {
   id: string;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
-import { ReceivedRequest, TestReceiver } from './support/receiver';
+import { ReceivedRequest, TestReceiver, TestReceivers } from './support/receiver';
 import { sql, waitFor } from './support/scratch-db';
 import { TestStack } from './support/stack';
 
@@ -14,21 +14,17 @@ interface Received {
 
 describe('operational events', () => {
   let stack: TestStack;
-  const receivers: TestReceiver[] = [];
+  const receivers = new TestReceivers();
 
   before(async () => {
     stack = await TestStack.start('operational', { ENDPOINT_RECOVERED_AFTER_FAILURES: '2' });
   });
   after(async () => {
     await stack.stop();
-    await Promise.all(receivers.map((r) => r.close()));
+    await receivers.closeAll();
   });
 
-  async function receiver(): Promise<TestReceiver> {
-    const r = await TestReceiver.start();
-    receivers.push(r);
-    return r;
-  }
+  const receiver = () => receivers.start();
 
   /** An application with an operational endpoint (its receiver answers 200) and a helper set. */
   async function setup(opsBody: Record<string, unknown> = {}) {
@@ -43,9 +39,8 @@ describe('operational events', () => {
     url: string,
     extra: Record<string, unknown> = {},
   ): Promise<{ id: string; secret: string; kind: string }> {
-    const r = await stack.api.request('POST', '/v1/endpoints', { key, body: { url, ...extra } });
-    assert.equal(r.status, 201, JSON.stringify(r.body));
-    return { id: r.body.id, secret: r.body.secret, kind: r.body.kind };
+    const ep = await stack.api.createEndpoint(key, { url, ...extra });
+    return { id: ep.id, secret: ep.secret, kind: ep.kind };
   }
 
   async function emit(key: string, eventType = 'order.created', payload: Record<string, unknown> = { n: 1 }) {

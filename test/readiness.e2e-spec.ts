@@ -1,27 +1,16 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ApiHarness } from './support/api-harness';
+import { freePort } from './support/free-port';
 import { applyTestEnv } from './support/test-env';
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 describe('readiness with Redis unreachable', () => {
   let api: ApiHarness;
 
   before(async () => {
     // main.ts refuses to start without Redis; the harness skips that check, like an API whose Redis went away.
-    api = await ApiHarness.start({ REDIS_URL: `redis://127.0.0.1:${await closedPort()}` });
+    // Redis at a loopback port nothing listens on.
+    api = await ApiHarness.start({ REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
   });
   after(async () => {
     await api.stop();

@@ -6,15 +6,14 @@ import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { migrate, readMigrations } from '../libs/database/src/migrator';
 import {
-  adminDatabaseUrl,
   Catalog,
   diffCatalogs,
   extractFunctionDefinitions,
   formatDifferences,
   readCatalog,
   repoRoot,
-  ScratchDatabases,
 } from './support/schema-catalog';
+import { adminDatabaseUrl, ScratchDatabases } from './support/scratch-db';
 
 // Fails when prisma/migrations (applied by our migrator) and prisma/schema.prisma describe different tables.
 // Prisma 7's CLI can't produce SQL here (no schema engine), so tools/schema-diff (Prisma 6, WASM engine) turns

@@ -10,6 +10,7 @@ import {
   SecretDecryptionError,
 } from '@tern/core';
 import { ApiHarness } from './support/api-harness';
+import { connectTestDb } from './support/scratch-db';
 import { TEST_ENV } from './support/test-env';
 
 type App = { id: string; key: string };
@@ -26,8 +27,7 @@ interface SecretRow {
 }
 
 async function withDb<T>(fn: (db: Client) => Promise<T>): Promise<T> {
-  const db = new Client({ connectionString: TEST_ENV.DATABASE_URL });
-  await db.connect();
+  const db = await connectTestDb();
   try {
     return await fn(db);
   } finally {

@@ -1,17 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { builtMain } from './support/stack';
 import { TEST_ENV } from './support/test-env';
-
-const ROOT = join(__dirname, '..', '..');
 
 function run(
   app: 'api' | 'worker',
   env: Record<string, string>,
 ): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(ROOT, `dist/apps/${app}/src/main.js`)], {
+    const child = spawn(process.execPath, [builtMain(app)], {
       env: { PATH: process.env.PATH ?? '', ...TEST_ENV, PORT: '0', ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });

@@ -3,15 +3,14 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
 import { EndpointSecretsService } from '@tern/core';
 import { ApiHarness } from './support/api-harness';
-import { TEST_ENV } from './support/test-env';
+import { connectTestDb } from './support/scratch-db';
 
 describe('tenancy: endpoints and secrets are visible only to their application', () => {
   let api: ApiHarness;
   let db: Client;
   before(async () => {
     api = await ApiHarness.start();
-    db = new Client({ connectionString: TEST_ENV.DATABASE_URL });
-    await db.connect();
+    db = await connectTestDb();
   });
   after(async () => {
     await db.end();

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { INestApplication } from '@nestjs/common';
 import { loadConfig } from '@tern/config';
 import { AddressInfo } from 'node:net';
@@ -57,6 +58,18 @@ export class ApiHarness {
     if (r.status !== 201) throw new Error(`createApplication: ${r.status} ${JSON.stringify(r.body)}`);
     return { id: r.body.id, key: r.body.apiKey.key };
   }
+
+  /** Creates an endpoint with the application `key` (201 asserted) and returns the response body. */
+  async createEndpoint(key: string, body: Record<string, unknown>): Promise<any> {
+    const r = await this.request('POST', '/v1/endpoints', { key, body });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    return r.body;
+  }
+}
+
+/** The fields named in a 422 body's `fields[]`, each once, sorted. */
+export function fieldsOf(body: { fields?: { field: string }[] }): string[] {
+  return [...new Set((body.fields ?? []).map((f) => f.field))].sort();
 }
 
 export const ADMIN_KEY = TEST_ENV.ADMIN_API_KEY;

@@ -11,9 +11,8 @@ export class DeliveryHelpers {
   ) {}
 
   async endpoint(url: string, extra: Record<string, unknown> = {}): Promise<{ id: string; secret: string }> {
-    const r = await this.api.request('POST', '/v1/endpoints', { key: this.key, body: { url, ...extra } });
-    assert.equal(r.status, 201, JSON.stringify(r.body));
-    return { id: r.body.id, secret: r.body.secret };
+    const ep = await this.api.createEndpoint(this.key, { url, ...extra });
+    return { id: ep.id, secret: ep.secret };
   }
 
   async emit(eventType = 'order.created', payload: Record<string, unknown> = { n: 1 }): Promise<string> {

@@ -91,3 +91,18 @@ function toHandler(s: number | { status: number; headers?: Record<string, string
     res.end(spec.body ?? '');
   };
 }
+
+/** The receivers a test file starts, closed together: call closeAll() from `after`. */
+export class TestReceivers {
+  private readonly started: TestReceiver[] = [];
+
+  async start(): Promise<TestReceiver> {
+    const r = await TestReceiver.start();
+    this.started.push(r);
+    return r;
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all(this.started.map((r) => r.close()));
+  }
+}

@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
+import { freePort } from './free-port';
 
 /** A private redis-server on a free loopback port (no persistence), for tests that wipe Redis. */
 export class PrivateRedis {
@@ -51,15 +51,4 @@ export class PrivateRedis {
     this.proc.kill('SIGKILL');
     await new Promise((r) => this.proc.once('exit', r));
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
 }

@@ -1,8 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Client } from 'pg';
-import { TEST_ENV } from './test-env';
 
 // Reads the parts of a Postgres schema that Prisma's schema describes, and compares two databases by them.
 // Used by test/schema-drift.e2e-spec.ts (our SQL migrations vs the SQL Prisma derives from schema.prisma).
@@ -250,81 +248,6 @@ export function formatDifferences(diffs: Difference[], leftName: string, rightNa
     return `${d.object}: only in ${side}${value ? ` (${value})` : ''}`;
   });
   return `${diffs.length} difference(s) between ${leftName} and ${rightName}:\n  - ${lines.join('\n  - ')}`;
-}
-
-// --- scratch databases --------------------------------------------------------------------------------------------
-
-/** The maintenance database on the test Postgres (same server, user and options as TEST_ENV.DATABASE_URL). */
-export function adminDatabaseUrl(): string {
-  return withDatabase(TEST_ENV.DATABASE_URL, 'postgres');
-}
-
-export function withDatabase(databaseUrl: string, name: string): string {
-  const url = new URL(databaseUrl);
-  url.pathname = `/${encodeURIComponent(name)}`;
-  return url.toString();
-}
-
-export function scratchDatabaseName(): string {
-  return `tern_scratch_${randomBytes(6).toString('hex')}`;
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-
-async function onAdmin<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: adminDatabaseUrl() });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
-export async function databaseExists(name: string): Promise<boolean> {
-  return onAdmin(
-    async (c) => ((await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount ?? 0) > 0,
-  );
-}
-
-export async function dropDatabase(name: string): Promise<void> {
-  await onAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`));
-}
-
-/**
- * Creates and tracks `tern_scratch_<random>` databases; `dropAll()` (call it from `after`) drops every one of them,
- * including names only reserved with `reserve()` (for code under test that creates the database itself).
- */
-export class ScratchDatabases {
-  private readonly names = new Set<string>();
-
-  reserve(): { name: string; url: string } {
-    const name = scratchDatabaseName();
-    this.names.add(name);
-    return { name, url: withDatabase(TEST_ENV.DATABASE_URL, name) };
-  }
-
-  async create(): Promise<{ name: string; url: string }> {
-    const db = this.reserve();
-    await onAdmin((c) => c.query(`CREATE DATABASE ${quoteIdent(db.name)}`));
-    return db;
-  }
-
-  async dropAll(): Promise<void> {
-    const errors: unknown[] = [];
-    for (const name of this.names) {
-      try {
-        await dropDatabase(name);
-        this.names.delete(name);
-      } catch (err) {
-        errors.push(err);
-      }
-    }
-    if (errors.length)
-      throw new AggregateError(errors, `could not drop ${errors.length} scratch database(s)`);
-  }
 }
 
 /** The repository root (the directory holding prisma/schema.prisma), from src (test/support) or dist. */

@@ -8,24 +8,29 @@ export async function createScratchDatabase(
   label: string,
 ): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `tern_t_${label.replace(/[^a-z0-9]/g, '_')}_${randomBytes(4).toString('hex')}`;
-  const url = new URL(TEST_ENV.DATABASE_URL);
-  url.pathname = `/${name}`;
-  await ensureDatabase(url.toString());
-  await migrate(url.toString());
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const admin = new URL(TEST_ENV.DATABASE_URL);
-      admin.pathname = '/postgres';
-      const c = new Client({ connectionString: admin.toString() });
-      await c.connect();
-      try {
-        await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      } finally {
-        await c.end();
-      }
-    },
-  };
+  const url = withDatabase(TEST_ENV.DATABASE_URL, name);
+  await ensureDatabase(url);
+  await migrate(url);
+  return { url, drop: () => dropDatabase(name) };
+}
+
+/** A client connected to the shared test database (TEST_ENV.DATABASE_URL); end() it when done. */
+export async function connectTestDb(): Promise<Client> {
+  const db = new Client({ connectionString: TEST_ENV.DATABASE_URL });
+  await db.connect();
+  return db;
+}
+
+/** How many events, deliveries and outbox rows an application has. */
+export async function rowCounts(db: Client, applicationId: string) {
+  const r = await db.query<{ events: number; deliveries: number; outbox: number }>(
+    `SELECT (SELECT count(*) FROM events WHERE application_id = $1)::int AS events,
+            (SELECT count(*) FROM deliveries WHERE application_id = $1)::int AS deliveries,
+            (SELECT count(*) FROM outbox o JOIN deliveries d ON d.id = o.delivery_id
+              WHERE d.application_id = $1)::int AS outbox`,
+    [applicationId],
+  );
+  return r.rows[0];
 }
 
 export async function sql<T = any>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
@@ -50,5 +55,80 @@ export async function waitFor<T>(
     if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+// --- scratch databases --------------------------------------------------------------------------------------------
+
+/** The maintenance database on the test Postgres (same server, user and options as TEST_ENV.DATABASE_URL). */
+export function adminDatabaseUrl(): string {
+  return withDatabase(TEST_ENV.DATABASE_URL, 'postgres');
+}
+
+export function withDatabase(databaseUrl: string, name: string): string {
+  const url = new URL(databaseUrl);
+  url.pathname = `/${encodeURIComponent(name)}`;
+  return url.toString();
+}
+
+export function scratchDatabaseName(): string {
+  return `tern_scratch_${randomBytes(6).toString('hex')}`;
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+async function onAdmin<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: adminDatabaseUrl() });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function databaseExists(name: string): Promise<boolean> {
+  return onAdmin(
+    async (c) => ((await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount ?? 0) > 0,
+  );
+}
+
+export async function dropDatabase(name: string): Promise<void> {
+  await onAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)} WITH (FORCE)`));
+}
+
+/**
+ * Creates and tracks `tern_scratch_<random>` databases; `dropAll()` (call it from `after`) drops every one of them,
+ * including names only reserved with `reserve()` (for code under test that creates the database itself).
+ */
+export class ScratchDatabases {
+  private readonly names = new Set<string>();
+
+  reserve(): { name: string; url: string } {
+    const name = scratchDatabaseName();
+    this.names.add(name);
+    return { name, url: withDatabase(TEST_ENV.DATABASE_URL, name) };
+  }
+
+  async create(): Promise<{ name: string; url: string }> {
+    const db = this.reserve();
+    await onAdmin((c) => c.query(`CREATE DATABASE ${quoteIdent(db.name)}`));
+    return db;
+  }
+
+  async dropAll(): Promise<void> {
+    const errors: unknown[] = [];
+    for (const name of this.names) {
+      try {
+        await dropDatabase(name);
+        this.names.delete(name);
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+    if (errors.length)
+      throw new AggregateError(errors, `could not drop ${errors.length} scratch database(s)`);
   }
 }

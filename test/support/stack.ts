@@ -69,10 +69,14 @@ export class TestStack {
   }
 }
 
+/** The built entry point (dist/apps/<app>/src/main.js) of the API or the worker, for running it as a process. */
+export function builtMain(app: 'api' | 'worker'): string {
+  return join(__dirname, `../../apps/${app}/src/main.js`);
+}
+
 /** A worker as a real child process (dist build), for crash and multi-process tests. */
 export function spawnWorker(env: Record<string, string>, label = 'worker'): ChildProcess {
-  const main = join(__dirname, '../../apps/worker/src/main.js');
-  const child = spawn(process.execPath, [main], {
+  const child = spawn(process.execPath, [builtMain('worker')], {
     env: { ...process.env, ...env, MIGRATE_ON_START: 'false' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { AppConfig } from '@tern/config';
 import { ApiKeysService, ApplicationsService, decodeCursor } from '@tern/core';
 import { Auth } from '../http/auth.guard';
-import { ListQueryDto } from '../http/list-query.dto';
+import { ListQueryDto, pageLimit } from '../http/list-query.dto';
 import { CreateApiKeyDto, CreateApplicationDto } from './create-application.dto';
 
 @ApiTags('applications')
@@ -26,7 +26,7 @@ export class ApplicationsController {
   @Get()
   @Auth('admin', 'support')
   list(@Query() q: ListQueryDto) {
-    const limit = Math.min(q.limit ?? this.config.PAGE_SIZE_DEFAULT, this.config.PAGE_SIZE_MAX);
+    const limit = pageLimit(q, this.config);
     return this.applications.list(limit, decodeCursor(q.cursor));
   }
 

@@ -12,6 +12,7 @@ import { AppConfig } from '@tern/config';
 import { DeliveriesQueryService, Principal } from '@tern/core';
 import { ApplicationScope } from '../http/application-scope';
 import { Auth, CurrentPrincipal } from '../http/auth.guard';
+import { pageLimit } from '../http/list-query.dto';
 import { parseTimeRange } from '../http/query-fields';
 import { ListAttemptsQueryDto } from './list-attempts-query.dto';
 
@@ -40,7 +41,7 @@ export class AttemptsController {
     description: 'The endpoint, event, delivery or application filtered on does not exist here.',
   })
   async list(@CurrentPrincipal() p: Principal, @Query() q: ListAttemptsQueryDto) {
-    const limit = Math.min(q.limit ?? this.config.PAGE_SIZE_DEFAULT, this.config.PAGE_SIZE_MAX);
+    const limit = pageLimit(q, this.config);
     const range = parseTimeRange(q);
     const scope = await this.scopes.forQuery(p, q.applicationId);
     return this.queries.listAttempts(

@@ -13,6 +13,7 @@ import { AppConfig } from '@tern/config';
 import { DeliveriesQueryService, DeliveryActionsService, Principal } from '@tern/core';
 import { ApplicationScope, scopeOf } from '../http/application-scope';
 import { Auth, CurrentPrincipal } from '../http/auth.guard';
+import { pageLimit } from '../http/list-query.dto';
 import { parseTimeRange } from '../http/query-fields';
 import { ListDeliveriesQueryDto } from './list-deliveries-query.dto';
 
@@ -40,7 +41,7 @@ export class DeliveriesController {
   @ApiBadRequestResponse({ description: 'A cursor this API did not return.' })
   @ApiNotFoundResponse({ description: 'The endpoint, event or application filtered on does not exist here.' })
   async list(@CurrentPrincipal() p: Principal, @Query() q: ListDeliveriesQueryDto) {
-    const limit = Math.min(q.limit ?? this.config.PAGE_SIZE_DEFAULT, this.config.PAGE_SIZE_MAX);
+    const limit = pageLimit(q, this.config);
     const range = parseTimeRange(q);
     const scope = await this.scopes.forQuery(p, q.applicationId);
     return this.queries.listDeliveries(

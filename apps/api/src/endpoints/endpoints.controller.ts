@@ -13,6 +13,7 @@ import { AppConfig } from '@tern/config';
 import { decodeCursor, EndpointSecretsService, EndpointsService, Principal } from '@tern/core';
 import { ApplicationScope } from '../http/application-scope';
 import { applicationIdOf, Auth, CurrentPrincipal } from '../http/auth.guard';
+import { pageLimit } from '../http/list-query.dto';
 import { ScopedListQueryDto } from '../http/scoped-list-query.dto';
 import { CreateEndpointDto } from './create-endpoint.dto';
 import { RotateSecretDto } from './rotate-secret.dto';
@@ -45,7 +46,7 @@ export class EndpointsController {
   @ApiOperation({ summary: 'List endpoints, newest first.' })
   @ApiOkResponse({ description: '`{ data, nextCursor }`' })
   async list(@CurrentPrincipal() p: Principal, @Query() q: ScopedListQueryDto) {
-    const limit = Math.min(q.limit ?? this.config.PAGE_SIZE_DEFAULT, this.config.PAGE_SIZE_MAX);
+    const limit = pageLimit(q, this.config);
     const applicationId = await this.scopes.required(p, q.applicationId);
     return this.endpoints.list(applicationId, limit, decodeCursor(q.cursor));
   }

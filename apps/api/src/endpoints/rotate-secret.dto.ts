@@ -1,14 +1,6 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsString, MaxLength } from 'class-validator';
-import { OptionalNotNull } from './create-endpoint.dto';
+import { SecretField } from './endpoint-fields';
 
 export class RotateSecretDto {
-  @ApiPropertyOptional({
-    description: 'Your own new signing secret: "whsec_" + base64 of 24-64 bytes. Generated when absent.',
-    example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
-  })
-  @OptionalNotNull()
-  @IsString()
-  @MaxLength(200)
+  @SecretField('Your own new signing secret: "whsec_" + base64 of 24-64 bytes. Generated when absent.')
   secret?: string;
 }

@@ -1,69 +1,29 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
+import { IsOptional, IsString, MaxLength } from 'class-validator';
 import {
-  ArrayMaxSize,
-  IsArray,
-  IsBoolean,
-  IsInt,
-  IsObject,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-  MinLength,
-} from 'class-validator';
-import {
-  ENDPOINT_DESCRIPTION_MAX_LENGTH,
-  ENDPOINT_EVENT_TYPES_MAX,
-  ENDPOINT_URL_MAX_LENGTH,
-  EVENT_TYPE_PATTERN,
-  RATE_LIMIT_PER_SECOND_MAX,
-} from '@tern/core';
-import {
-  DESCRIPTION_DOC,
-  DISABLED_DOC,
-  EVENT_TYPE_MESSAGE,
-  EVENT_TYPES_DOC,
-  HEADERS_DOC,
-  OptionalNotNull,
-  RATE_LIMIT_DOC,
-  rawHeaders,
-  URL_DOC,
-} from './create-endpoint.dto';
+  DescriptionField,
+  DisabledField,
+  EventTypesField,
+  HeadersField,
+  RateLimitField,
+  UrlField,
+} from './endpoint-fields';
 
 /** PATCH: only the fields given change; `headers` replaces the whole set. */
 export class UpdateEndpointDto {
-  @ApiPropertyOptional(URL_DOC)
-  @OptionalNotNull()
-  @IsString()
-  @MinLength(1)
-  @MaxLength(ENDPOINT_URL_MAX_LENGTH)
+  @UrlField({ optional: true })
   url?: string;
 
-  @ApiPropertyOptional(DESCRIPTION_DOC)
-  @OptionalNotNull()
-  @IsString()
-  @MaxLength(ENDPOINT_DESCRIPTION_MAX_LENGTH)
+  @DescriptionField()
   description?: string;
 
-  @ApiPropertyOptional(EVENT_TYPES_DOC)
-  @OptionalNotNull()
-  @IsArray()
-  @ArrayMaxSize(ENDPOINT_EVENT_TYPES_MAX)
-  @IsString({ each: true })
-  @Matches(EVENT_TYPE_PATTERN, { each: true, message: EVENT_TYPE_MESSAGE })
+  @EventTypesField()
   eventTypes?: string[];
 
-  @ApiPropertyOptional({
-    ...DISABLED_DOC,
-    description:
-      "true: the endpoint's pending deliveries fail at once (last_error endpoint_disabled); " +
+  @DisabledField(
+    "true: the endpoint's pending deliveries fail at once (last_error endpoint_disabled); " +
       'false: re-enables it for events accepted from then on.',
-  })
-  @OptionalNotNull()
-  @IsBoolean()
+  )
   disabled?: boolean;
 
   @ApiPropertyOptional({
@@ -77,16 +37,9 @@ export class UpdateEndpointDto {
   @MaxLength(500)
   disabledReason?: string | null;
 
-  @ApiPropertyOptional(RATE_LIMIT_DOC)
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(RATE_LIMIT_PER_SECOND_MAX)
+  @RateLimitField()
   rateLimitPerSecond?: number | null;
 
-  @ApiPropertyOptional(HEADERS_DOC)
-  @OptionalNotNull()
-  @IsObject()
-  @Transform(rawHeaders)
+  @HeadersField()
   headers?: Record<string, string>;
 }

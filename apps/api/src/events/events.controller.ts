@@ -24,6 +24,7 @@ import { ApiMetrics } from '@tern/observability';
 import type { Response } from 'express';
 import { ApplicationScope } from '../http/application-scope';
 import { applicationIdOf, Auth, CurrentPrincipal } from '../http/auth.guard';
+import { pageLimit } from '../http/list-query.dto';
 import { ScopedListEventsQueryDto } from '../http/scoped-list-query.dto';
 import { BatchResultDto, CreateEventBatchDto } from './create-event-batch.dto';
 import { AcceptedEventDto, CreateEventDto, IDEMPOTENCY_KEY_MESSAGE } from './create-event.dto';
@@ -104,7 +105,7 @@ export class EventsController {
   @ApiOperation({ summary: 'List events, newest first (without payloads).' })
   @ApiOkResponse({ description: '`{ data, nextCursor }`' })
   async list(@CurrentPrincipal() p: Principal, @Query() q: ScopedListEventsQueryDto) {
-    const limit = Math.min(q.limit ?? this.config.PAGE_SIZE_DEFAULT, this.config.PAGE_SIZE_MAX);
+    const limit = pageLimit(q, this.config);
     const since = q.since === undefined ? undefined : new Date(q.since);
     const until = q.until === undefined ? undefined : new Date(q.until);
     const bad = [

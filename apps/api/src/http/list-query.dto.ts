@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import type { AppConfig } from '@tern/config';
 
 /** Common to every list: `limit` (default PAGE_SIZE_DEFAULT, max PAGE_SIZE_MAX) and an opaque `cursor`. */
 export class ListQueryDto {
@@ -17,4 +18,9 @@ export class ListQueryDto {
   @IsString()
   @MaxLength(200)
   cursor?: string;
+}
+
+/** The page size of a list request: `limit`, or PAGE_SIZE_DEFAULT, capped by PAGE_SIZE_MAX. */
+export function pageLimit(q: ListQueryDto, config: AppConfig): number {
+  return Math.min(q.limit ?? config.PAGE_SIZE_DEFAULT, config.PAGE_SIZE_MAX);
 }

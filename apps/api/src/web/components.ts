@@ -111,6 +111,17 @@ export function prettyJson(value: unknown): Html {
   return html`<pre>${JSON.stringify(value, null, 2)}</pre>`;
 }
 
+/** A page's heading: the title, the line under it and the actions beside it (each left out when not given). */
+export function pageHead(title: HtmlValue, sub?: HtmlValue, actions?: HtmlValue): Html {
+  return html`<div class="page-head">
+    <div>
+      <h1>${title}</h1>
+      ${sub === undefined ? '' : html`<div class="sub">${sub}</div>`}
+    </div>
+    ${actions === undefined ? '' : html`<div class="actions">${actions}</div>`}
+  </div>`;
+}
+
 export function csrfField(csrf: string | null | undefined): Html {
   return html`<input type="hidden" name="_csrf" value="${csrf ?? ''}" />`;
 }

@@ -24,6 +24,7 @@ import {
   idLink,
   kv,
   millis,
+  pageHead,
   pager,
   percent,
   prettyJson,
@@ -206,53 +207,48 @@ export class DashboardController {
       cursor ? null : this.queries.listDeliveries({}, { status: 'failed' }, 8),
     ]);
     const labels = failed ? await this.labels(failed.data) : {};
-    const body = html`<div class="page-head">
-        <div>
-          <h1>Applications</h1>
-          <div class="sub">Every application's endpoints, events and deliveries.</div>
-        </div>
-      </div>
-      ${
-        apps.data.length
-          ? html`<div class="table">
-              <table>
-                <thead>
-                  <tr>
-                    <th>Name</th>
-                    <th>Application</th>
-                    <th>Created</th>
-                    <th></th>
-                  </tr>
-                </thead>
-                <tbody>
-                  ${apps.data.map(
-                    (a) =>
-                      html`<tr>
-                        <td>
-                          <a href="/dashboard/apps/${a.id}"><strong>${a.name}</strong></a>
-                        </td>
-                        <td>${idLink(a.id, `/dashboard/apps/${a.id}`)}</td>
-                        <td>${when(a.createdAt)}</td>
-                        <td class="small">
-                          <a href="/dashboard/apps/${a.id}/events">events</a> ·
-                          <a href="/dashboard/deliveries?app=${a.id}">deliveries</a>
-                        </td>
-                      </tr>`,
-                  )}
-                </tbody>
-              </table>
-            </div>`
-          : html`<div class="empty">No applications yet.</div>`
-      }
-      ${pager('/dashboard', {}, apps.nextCursor, cursor !== undefined)}
-      ${
-        failed
-          ? html`<h2>
-                Latest failed deliveries <a class="small" href="/dashboard/deliveries?status=failed">all »</a>
-              </h2>
-              ${deliveriesTable(failed.data, LINKS, { showApplication: true, showEndpoint: true, labels })}`
-          : ''
-      }`;
+    const body = html`${pageHead('Applications', "Every application's endpoints, events and deliveries.")}
+    ${
+      apps.data.length
+        ? html`<div class="table">
+            <table>
+              <thead>
+                <tr>
+                  <th>Name</th>
+                  <th>Application</th>
+                  <th>Created</th>
+                  <th></th>
+                </tr>
+              </thead>
+              <tbody>
+                ${apps.data.map(
+                  (a) =>
+                    html`<tr>
+                      <td>
+                        <a href="/dashboard/apps/${a.id}"><strong>${a.name}</strong></a>
+                      </td>
+                      <td>${idLink(a.id, `/dashboard/apps/${a.id}`)}</td>
+                      <td>${when(a.createdAt)}</td>
+                      <td class="small">
+                        <a href="/dashboard/apps/${a.id}/events">events</a> ·
+                        <a href="/dashboard/deliveries?app=${a.id}">deliveries</a>
+                      </td>
+                    </tr>`,
+                )}
+              </tbody>
+            </table>
+          </div>`
+        : html`<div class="empty">No applications yet.</div>`
+    }
+    ${pager('/dashboard', {}, apps.nextCursor, cursor !== undefined)}
+    ${
+      failed
+        ? html`<h2>
+              Latest failed deliveries <a class="small" href="/dashboard/deliveries?status=failed">all »</a>
+            </h2>
+            ${deliveriesTable(failed.data, LINKS, { showApplication: true, showEndpoint: true, labels })}`
+        : ''
+    }`;
     this.renderer.page(req, res, { title: 'Applications', body, nav: 'apps' });
   }
 
@@ -286,17 +282,12 @@ export class DashboardController {
   }
 
   private appHead(id: string, name: string, createdAt: string, active: 'endpoints' | 'events'): Html {
-    return html`<div class="page-head">
-        <div>
-          <h1>${name}</h1>
-          <div class="sub">${idLink(id)} · created ${when(createdAt, { inline: true })}</div>
-        </div>
-      </div>
-      ${tabs([
-        { href: `/dashboard/apps/${id}`, label: 'Endpoints', active: active === 'endpoints' },
-        { href: `/dashboard/apps/${id}/events`, label: 'Events', active: active === 'events' },
-        { href: `/dashboard/deliveries?app=${id}`, label: 'Deliveries', active: false },
-      ])}`;
+    return html`${pageHead(name, html`${idLink(id)} · created ${when(createdAt, { inline: true })}`)}
+    ${tabs([
+      { href: `/dashboard/apps/${id}`, label: 'Endpoints', active: active === 'endpoints' },
+      { href: `/dashboard/apps/${id}/events`, label: 'Events', active: active === 'events' },
+      { href: `/dashboard/deliveries?app=${id}`, label: 'Deliveries', active: false },
+    ])}`;
   }
 
   @Get('apps/:id/events')
@@ -371,15 +362,11 @@ export class DashboardController {
     const urls = (
       await this.labels(ev.deliveries.map((d) => ({ applicationId: appId, endpointId: d.endpointId })))
     ).endpoint;
-    const body = html`<div class="page-head">
-        <div>
-          <h1>Event <span class="mono">${ev.id}</span></h1>
-          <div class="sub">
-            <span class="mono">${ev.eventType}</span> · ${app.name}
-            (${idLink(app.id, LINKS.application(app.id))})
-          </div>
-        </div>
-      </div>
+    const body = html`${pageHead(
+        html`Event <span class="mono">${ev.id}</span>`,
+        html`<span class="mono">${ev.eventType}</span> · ${app.name}
+          (${idLink(app.id, LINKS.application(app.id))})`,
+      )}
       <section class="card">
         ${kv([
           ['Type', html`<span class="mono">${ev.eventType}</span>`],
@@ -462,12 +449,10 @@ export class DashboardController {
     ]);
     const path = `/dashboard/endpoints/${id}`;
     const headerNames = Object.keys(ep.headers);
-    const body = html`<div class="page-head">
-        <div>
-          <h1><span class="mono">${ep.url}</span> ${ep.disabled ? badge('disabled') : badge('enabled')}</h1>
-          <div class="sub">${idLink(ep.id)} · ${app.name} (${idLink(app.id, LINKS.application(app.id))})</div>
-        </div>
-      </div>
+    const body = html`${pageHead(
+        html`<span class="mono">${ep.url}</span> ${ep.disabled ? badge('disabled') : badge('enabled')}`,
+        html`${idLink(ep.id)} · ${app.name} (${idLink(app.id, LINKS.application(app.id))})`,
+      )}
       <div class="cols">
         <section class="card">
           <h3>Settings</h3>
@@ -583,16 +568,11 @@ export class DashboardController {
             ></span
           >`,
       );
-    const body = html`<div class="page-head">
-        <div>
-          <h1>Deliveries</h1>
-          <div class="sub">One per event and endpoint, newest first.</div>
-        </div>
-      </div>
-      ${statusTabs('/dashboard/deliveries', filters, status)}
-      ${chips.length ? html`<div class="filters">${chips}</div>` : ''}
-      ${deliveriesTable(page.data, LINKS, { showApplication: !filters.app, showEndpoint: !filters.endpoint, labels })}
-      ${pager('/dashboard/deliveries', { ...filters, status }, page.nextCursor, cursor !== undefined)}`;
+    const body = html`${pageHead('Deliveries', 'One per event and endpoint, newest first.')}
+    ${statusTabs('/dashboard/deliveries', filters, status)}
+    ${chips.length ? html`<div class="filters">${chips}</div>` : ''}
+    ${deliveriesTable(page.data, LINKS, { showApplication: !filters.app, showEndpoint: !filters.endpoint, labels })}
+    ${pager('/dashboard/deliveries', { ...filters, status }, page.nextCursor, cursor !== undefined)}`;
     this.renderer.page(req, res, { title: 'Deliveries', body, nav: 'deliveries' });
   }
 
@@ -698,13 +678,8 @@ export class DashboardController {
     this.renderer.page(req, res, {
       title: 'Search',
       search: text,
-      body: html`<div class="page-head">
-          <div>
-            <h1>Search</h1>
-            ${text ? html`<div class="sub">for <span class="mono">${text}</span></div>` : ''}
-          </div>
-        </div>
-        ${result}`,
+      body: html`${pageHead('Search', text ? html`for <span class="mono">${text}</span>` : undefined)}
+      ${result}`,
     });
   }
 

@@ -6,6 +6,7 @@ import {
   idLink,
   kv,
   millis,
+  pageHead,
   prettyBody,
   prettyJson,
   when,
@@ -119,15 +120,11 @@ export function deliveryPage(d: DeliveryDetailView, o: DeliveryPageOptions): Htm
           </button>
         </form>`
     : '';
-  return html`<div class="page-head">
-      <div>
-        <h1>Delivery <span class="mono">${d.id}</span> ${badge(d.status)}</h1>
-        <div class="sub">
-          <span class="mono">${d.eventType}</span> → <span class="mono">${d.endpoint.url}</span>
-        </div>
-      </div>
-      <div class="actions">${redeliver}</div>
-    </div>
+  return html`${pageHead(
+      html`Delivery <span class="mono">${d.id}</span> ${badge(d.status)}`,
+      html`<span class="mono">${d.eventType}</span> → <span class="mono">${d.endpoint.url}</span>`,
+      redeliver,
+    )}
     <div class="cols">
       <section class="card">
         ${kv([

@@ -1,3 +1,4 @@
+import { csrfField } from './components';
 import { Html, html } from './html';
 import { WEB_ASSETS } from './web-assets';
 import type { Flash, WebArea, WebSession } from './web-session';
@@ -21,17 +22,30 @@ export function retentionText(days: number): string {
   return days > 0 ? `History kept for ${days} days` : 'History kept indefinitely';
 }
 
+/** A top navigation entry, marked when it is the active one. */
+function navLink(o: LayoutOptions, key: string, href: string, label: string): Html {
+  return html`<a href="${href}" class="${o.nav === key ? 'active' : ''}">${label}</a>`;
+}
+
+/** The header's sign-out button: a POST with the CSRF token. */
+function logoutForm(o: LayoutOptions, action: string, label: string): Html {
+  return html`<form method="post" action="${action}">
+    ${csrfField(o.csrf)}<button class="link" type="submit">${label}</button>
+  </form>`;
+}
+
 function dashboardHeader(o: LayoutOptions): Html {
   const s = o.session;
-  const nav = (key: string, href: string, label: string) =>
-    html`<a href="${href}" class="${o.nav === key ? 'active' : ''}">${label}</a>`;
   return html`<header class="top">
     <div class="wrap">
       <a class="brand" href="/dashboard">Tern<span>support</span></a>
       ${
         s
           ? html`<nav>
-                ${nav('apps', '/dashboard', 'Applications')}${nav('deliveries', '/dashboard/deliveries', 'Deliveries')}
+                ${[
+                  navLink(o, 'apps', '/dashboard', 'Applications'),
+                  navLink(o, 'deliveries', '/dashboard/deliveries', 'Deliveries'),
+                ]}
               </nav>
               <form class="search" action="/dashboard/search" method="get" role="search">
                 <input
@@ -50,14 +64,7 @@ function dashboardHeader(o: LayoutOptions): Html {
                 <span
                   >${s.role === 'admin' ? 'admin' : html`support <span class="mono">${s.label}</span>`}</span
                 >
-                <form method="post" action="/dashboard/logout">
-                  <input type="hidden" name="_csrf" value="${o.csrf ?? ''}" /><button
-                    class="link"
-                    type="submit"
-                  >
-                    Sign out
-                  </button>
-                </form>
+                ${logoutForm(o, '/dashboard/logout', 'Sign out')}
               </div>`
           : ''
       }
@@ -67,26 +74,20 @@ function dashboardHeader(o: LayoutOptions): Html {
 
 function portalHeader(o: LayoutOptions): Html {
   const s = o.session;
-  const nav = (key: string, href: string, label: string) =>
-    html`<a href="${href}" class="${o.nav === key ? 'active' : ''}">${label}</a>`;
   return html`<header class="top">
     <div class="wrap">
       <a class="brand" href="/portal">${s ? s.label : 'Webhooks'}<span>webhooks</span></a>
       ${
         s
           ? html`<nav>
-                ${nav('endpoints', '/portal', 'Endpoints')}${nav('deliveries', '/portal/deliveries', 'Deliveries')}
+                ${[
+                  navLink(o, 'endpoints', '/portal', 'Endpoints'),
+                  navLink(o, 'deliveries', '/portal/deliveries', 'Deliveries'),
+                ]}
               </nav>
               <div class="who">
                 <span class="pill">${retentionText(o.retentionDays)}</span>
-                <form method="post" action="/portal/logout">
-                  <input type="hidden" name="_csrf" value="${o.csrf ?? ''}" /><button
-                    class="link"
-                    type="submit"
-                  >
-                    Leave portal
-                  </button>
-                </form>
+                ${logoutForm(o, '/portal/logout', 'Leave portal')}
               </div>`
           : ''
       }

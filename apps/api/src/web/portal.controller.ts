@@ -16,7 +16,7 @@ import {
   QueryScope,
 } from '@tern/core';
 import type { Response } from 'express';
-import { badge, csrfField, healthBlock, idLink, pager, when } from './components';
+import { badge, csrfField, healthBlock, idLink, pageHead, pager, when } from './components';
 import { deliveriesTable, DeliveryLinks, deliveryPage, statusTabs } from './delivery-page';
 import { endpointCard, eventTypesText } from './endpoint-card';
 import { endpointForm, EndpointFormValues, readEndpointForm } from './endpoint-form';
@@ -147,23 +147,21 @@ export class PortalController {
     const stats = await Promise.all(
       page.data.map((ep) => this.queries.endpointStats(this.scope(req), ep.id)),
     );
-    const body = html`<div class="page-head">
-        <div>
-          <h1>Endpoints</h1>
-          <div class="sub">Where your webhooks are sent, and how each one is doing.</div>
-        </div>
-        <div class="actions"><a class="btn primary" href="/portal/endpoints/new">Add endpoint</a></div>
-      </div>
-      ${
-        page.data.length
-          ? html`<div class="grid">
-              ${page.data.map((ep, i) => endpointCard(ep, stats[i], { href: LINKS.endpoint(ep.id), deliveryHref: LINKS.delivery }))}
-            </div>`
-          : html`<div class="empty">
-              No endpoints yet. <a href="/portal/endpoints/new">Add one</a> to start receiving webhooks.
-            </div>`
-      }
-      ${pager('/portal', {}, page.nextCursor, cursor !== undefined)}`;
+    const body = html`${pageHead(
+      'Endpoints',
+      'Where your webhooks are sent, and how each one is doing.',
+      html`<a class="btn primary" href="/portal/endpoints/new">Add endpoint</a>`,
+    )}
+    ${
+      page.data.length
+        ? html`<div class="grid">
+            ${page.data.map((ep, i) => endpointCard(ep, stats[i], { href: LINKS.endpoint(ep.id), deliveryHref: LINKS.delivery }))}
+          </div>`
+        : html`<div class="empty">
+            No endpoints yet. <a href="/portal/endpoints/new">Add one</a> to start receiving webhooks.
+          </div>`
+    }
+    ${pager('/portal', {}, page.nextCursor, cursor !== undefined)}`;
     this.renderer.page(req, res, { title: 'Endpoints', body, nav: 'endpoints' });
   }
 
@@ -183,12 +181,7 @@ export class PortalController {
       status,
       title: 'Add endpoint',
       nav: 'endpoints',
-      body: html`<div class="page-head">
-          <div>
-            <h1>Add endpoint</h1>
-            <div class="sub">Tern signs every webhook; the signing secret is shown on the next page.</div>
-          </div>
-        </div>
+      body: html`${pageHead('Add endpoint', 'Tern signs every webhook; the signing secret is shown on the next page.')}
         <section class="card">
           ${endpointForm({
             action: '/portal/endpoints',
@@ -252,28 +245,17 @@ export class PortalController {
       reveal ? this.secrets.get(this.appId(req), ep.id) : null,
     ]);
     const overlapHours = Math.round(this.config.SECRET_ROTATION_OVERLAP_SECONDS / 360) / 10;
-    const body = html`<div class="page-head">
-        <div>
-          <h1><span class="mono">${ep.url}</span> ${ep.disabled ? badge('disabled') : badge('enabled')}</h1>
-          <div class="sub">
-            ${idLink(ep.id)} ·
-            ${eventTypesText(ep.eventTypes)}${ep.description ? html` · ${ep.description}` : ''}
-          </div>
-        </div>
-        <div class="actions">
-          <form method="post" action="/portal/endpoints/${ep.id}/test">
-            ${csrfField(csrf)}
-            <button
-              class="btn primary"
-              type="submit"
-              data-testid="send-test"
-              ${ep.disabled ? 'disabled' : ''}
-            >
-              Send test event
-            </button>
-          </form>
-        </div>
-      </div>
+    const body = html`${pageHead(
+        html`<span class="mono">${ep.url}</span> ${ep.disabled ? badge('disabled') : badge('enabled')}`,
+        html`${idLink(ep.id)} ·
+        ${eventTypesText(ep.eventTypes)}${ep.description ? html` · ${ep.description}` : ''}`,
+        html`<form method="post" action="/portal/endpoints/${ep.id}/test">
+          ${csrfField(csrf)}
+          <button class="btn primary" type="submit" data-testid="send-test" ${ep.disabled ? 'disabled' : ''}>
+            Send test event
+          </button>
+        </form>`,
+      )}
       ${
         ep.disabled
           ? html`<p class="notice">
@@ -413,27 +395,20 @@ export class PortalController {
       ),
     );
     const labels = { endpoint: new Map(urls.filter((x): x is [string, string] => x !== null)) };
-    const body = html`<div class="page-head">
-        <div>
-          <h1>Deliveries</h1>
-          <div class="sub">
-            Every webhook sent to your endpoints, newest first. Open one to see each attempt.
-          </div>
-        </div>
-      </div>
-      ${statusTabs('/portal/deliveries', { endpoint }, status)}
-      ${
-        endpoint
-          ? html`<div class="filters">
-              <span class="chip"
-                >endpoint <span class="mono">${endpoint}</span>
-                <a href="/portal/deliveries${queryString({ status })}" title="Remove">×</a></span
-              >
-            </div>`
-          : ''
-      }
-      ${deliveriesTable(page.data, LINKS, { showApplication: false, showEndpoint: !endpoint, labels })}
-      ${pager('/portal/deliveries', { endpoint, status }, page.nextCursor, cursor !== undefined)}`;
+    const body = html`${pageHead('Deliveries', 'Every webhook sent to your endpoints, newest first. Open one to see each attempt.')}
+    ${statusTabs('/portal/deliveries', { endpoint }, status)}
+    ${
+      endpoint
+        ? html`<div class="filters">
+            <span class="chip"
+              >endpoint <span class="mono">${endpoint}</span>
+              <a href="/portal/deliveries${queryString({ status })}" title="Remove">×</a></span
+            >
+          </div>`
+        : ''
+    }
+    ${deliveriesTable(page.data, LINKS, { showApplication: false, showEndpoint: !endpoint, labels })}
+    ${pager('/portal/deliveries', { endpoint, status }, page.nextCursor, cursor !== undefined)}`;
     this.renderer.page(req, res, { title: 'Deliveries', body, nav: 'deliveries' });
   }
 

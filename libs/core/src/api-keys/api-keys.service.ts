@@ -52,11 +52,11 @@ export class ApiKeysService {
       name,
       secretHash: hashApiKeySecret(secret),
     });
-    return { ...toView(row), key: formatApiKeyToken(id, secret) };
+    return { ...toApiKeyView(row), key: formatApiKeyToken(id, secret) };
   }
 
   async list(applicationId: string): Promise<ApiKeyView[]> {
-    return (await this.repo.listForApplication(applicationId)).map(toView);
+    return (await this.repo.listForApplication(applicationId)).map(toApiKeyView);
   }
 
   async revoke(id: string, applicationId: string | null): Promise<boolean> {
@@ -94,7 +94,8 @@ export class ApiKeysService {
   }
 }
 
-function toView(r: ApiKeyRecord): ApiKeyView {
+/** The API view of a key record (application and support keys alike). */
+export function toApiKeyView(r: ApiKeyRecord): ApiKeyView {
   return {
     id: r.id,
     applicationId: r.applicationId,

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { NotFoundError } from '../common/errors';
 import { isId } from '../common/ids';
-import { ApiKeyRecord } from './api-keys.repository';
-import { ApiKeysService, ApiKeyView, CreatedApiKey } from './api-keys.service';
+import { ApiKeysService, ApiKeyView, CreatedApiKey, toApiKeyView } from './api-keys.service';
 import { SupportKeysRepository } from './support-keys.repository';
 
 /**
@@ -22,7 +21,7 @@ export class SupportKeysService {
   }
 
   async list(): Promise<ApiKeyView[]> {
-    return (await this.repo.list()).map(toView);
+    return (await this.repo.list()).map(toApiKeyView);
   }
 
   /** Revoking is immediate (the next request with the key gets 401) and idempotent. */
@@ -32,17 +31,6 @@ export class SupportKeysService {
     // Through ApiKeysService: it also drops its cache of verified keys. Application keys always have an
     // application, so applicationId null matches support keys only.
     await this.apiKeys.revoke(id, null);
-    return toView((await this.repo.find(id)) ?? row);
+    return toApiKeyView((await this.repo.find(id)) ?? row);
   }
-}
-
-function toView(r: ApiKeyRecord): ApiKeyView {
-  return {
-    id: r.id,
-    applicationId: r.applicationId,
-    role: r.role,
-    name: r.name,
-    createdAt: r.createdAt.toISOString(),
-    revokedAt: r.revokedAt?.toISOString() ?? null,
-  };
 }
