@@ -153,8 +153,11 @@ describe('delivery engine', () => {
     const first = await emit();
     const d = await settled(first, ep.id);
     assert.equal(d.status, 'failed');
-    const got = await stack.api.request('GET', `/v1/endpoints/${ep.id}`, { key });
-    assert.equal(got.body.disabled, true);
+    // The attempt is recorded first, then the endpoint is disabled (a separate step right after).
+    const got = await waitFor('the endpoint to be disabled', async () => {
+      const r = await stack.api.request('GET', `/v1/endpoints/${ep.id}`, { key });
+      return r.body.disabled === true ? r : null;
+    });
     assert.match(String(got.body.disabledReason), /410/);
     // A new event gets no delivery to the disabled endpoint.
     const second = await emit();

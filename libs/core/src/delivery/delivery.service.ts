@@ -22,6 +22,7 @@ import {
 } from './delivery-attempts.repository';
 import { DeliveryObserver } from './delivery-observer';
 import { EndpointConfigCache } from './endpoint-config-cache';
+import { ThrottleBackoff } from './throttle-backoff';
 
 /** What the processor does with the job after an attempt. */
 export type AttemptResult =
@@ -32,8 +33,6 @@ export type AttemptResult =
 /** Claims and results are batched: at most this many per statement, and at most this long a wait. */
 export const CLAIM_BATCH = { maxSize: 200, maxWaitMs: 2 };
 export const RECORD_BATCH = { maxSize: 200, maxWaitMs: 2 };
-/** A job for an endpoint at its in-flight cap is put back for about this long. */
-export const THROTTLE_DELAY_MS = 1000;
 
 /**
  * One attempt of one delivery: claim it, build and sign the request, send it, classify the outcome, record the
@@ -45,6 +44,7 @@ export class DeliveryService implements OnApplicationShutdown {
   private readonly sender: WebhookSender;
   private readonly policy: RetryPolicy;
   private readonly inFlight = new Map<string, number>();
+  private readonly backoff = new ThrottleBackoff();
   private readonly limiters = new Map<number, RateLimiterRedis>();
   private readonly claims: MicroBatcher<string, ClaimedDelivery | ExpiredClaim | null>;
   private readonly results: MicroBatcher<AttemptRecord, boolean>;
@@ -99,7 +99,7 @@ export class DeliveryService implements OnApplicationShutdown {
     const busy = this.inFlight.get(job.endpointId) ?? 0;
     if (busy >= this.config.ENDPOINT_MAX_IN_FLIGHT) {
       this.observer.throttled('endpoint_in_flight');
-      return { kind: 'throttled', delayMs: Math.round(THROTTLE_DELAY_MS * (0.5 + Math.random())) };
+      return { kind: 'throttled', delayMs: this.backoff.bounce(job.endpointId) };
     }
     const limit = endpoint.config.rateLimitPerSecond;
     if (limit) {
@@ -121,6 +121,7 @@ export class DeliveryService implements OnApplicationShutdown {
       return await this.send(claim, endpoint.config.url, endpoint.config.headers, endpoint.secrets);
     } finally {
       this.observer.attemptEnded();
+      this.backoff.completed(job.endpointId);
       const n = (this.inFlight.get(job.endpointId) ?? 1) - 1;
       if (n <= 0) this.inFlight.delete(job.endpointId);
       else this.inFlight.set(job.endpointId, n);
