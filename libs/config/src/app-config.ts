@@ -189,7 +189,7 @@ export class AppConfig {
   @IsInt()
   @Min(1)
   @Max(1000)
-  ENDPOINT_MAX_IN_FLIGHT = 20;
+  ENDPOINT_MAX_IN_FLIGHT = 50;
 
   /** BullMQ job lock: a job whose worker stops renewing it (crash, kill) is taken back after about this long. */
   @IsInt()

@@ -111,6 +111,17 @@ export class DeliveryService implements OnApplicationShutdown {
     }
     this.inFlight.set(job.endpointId, busy + 1);
     this.observer.attemptStarted();
+    // The endpoint's slot is held while the delivery is claimed and the request is out, and given back as soon as
+    // the response is in — recording the attempt doesn't occupy the endpoint.
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.backoff.completed(job.endpointId);
+      const n = (this.inFlight.get(job.endpointId) ?? 1) - 1;
+      if (n <= 0) this.inFlight.delete(job.endpointId);
+      else this.inFlight.set(job.endpointId, n);
+    };
     try {
       const claim = await this.claims.add(job.deliveryId);
       if (!claim) return { kind: 'done', outcome: 'skipped' };
@@ -118,13 +129,10 @@ export class DeliveryService implements OnApplicationShutdown {
         this.observer.deliveriesExpired([claim.expired]);
         return { kind: 'done', outcome: 'failed' };
       }
-      return await this.send(claim, endpoint.config.url, endpoint.config.headers, endpoint.secrets);
+      return await this.send(claim, endpoint.config.url, endpoint.config.headers, endpoint.secrets, release);
     } finally {
       this.observer.attemptEnded();
-      this.backoff.completed(job.endpointId);
-      const n = (this.inFlight.get(job.endpointId) ?? 1) - 1;
-      if (n <= 0) this.inFlight.delete(job.endpointId);
-      else this.inFlight.set(job.endpointId, n);
+      release();
     }
   }
 
@@ -133,6 +141,7 @@ export class DeliveryService implements OnApplicationShutdown {
     url: string,
     customHeaders: Record<string, string>,
     secrets: string[],
+    releaseEndpointSlot: () => void,
   ): Promise<AttemptResult> {
     const startedAt = new Date();
     const body = buildBody(claim);
@@ -146,6 +155,7 @@ export class DeliveryService implements OnApplicationShutdown {
       'webhook-signature': signature,
     };
     const result = await this.sender.send({ url, headers, body });
+    releaseEndpointSlot();
     const now = new Date();
     const verdict = classifyAttempt({
       statusCode: result.statusCode,
