@@ -183,13 +183,13 @@ export class AppConfig {
   @IsInt()
   @Min(1)
   @Max(5000)
-  WORKER_CONCURRENCY = 200;
+  WORKER_CONCURRENCY = 400;
 
   /** Most requests one worker process has in flight to a single endpoint. */
   @IsInt()
   @Min(1)
   @Max(1000)
-  ENDPOINT_MAX_IN_FLIGHT = 50;
+  ENDPOINT_MAX_IN_FLIGHT = 200;
 
   /** BullMQ job lock: a job whose worker stops renewing it (crash, kill) is taken back after about this long. */
   @IsInt()

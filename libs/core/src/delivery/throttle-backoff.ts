@@ -1,5 +1,5 @@
 /** Shortest and longest time a job for an endpoint at its in-flight cap is put back for. */
-export const THROTTLE_DELAY_MIN_MS = 50;
+export const THROTTLE_DELAY_MIN_MS = 1000;
 export const THROTTLE_DELAY_MAX_MS = 60_000;
 /** Length of the window over which bounces and completions are counted. */
 export const THROTTLE_WINDOW_MS = 1000;
