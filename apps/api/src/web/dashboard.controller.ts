@@ -39,7 +39,7 @@ import {
   statusTabs,
   TableLabels,
 } from './delivery-page';
-import { endpointCard, eventTypesText } from './endpoint-card';
+import { ENDPOINT_CARDS_PER_PAGE, endpointGrid, eventTypesText } from './endpoint-card';
 import { Html, html, queryString } from './html';
 import { attempt, eventTypeParam, param, statusParam } from './web-query';
 import { field, PublicPage, sessionOf, WebPages, WebRequest, WebSessionGuard } from './web-auth';
@@ -263,20 +263,12 @@ export class DashboardController {
     const cursor = param(q, 'cursor');
     const page = await this.endpoints.list(
       app.id,
-      Math.min(12, this.config.PAGE_SIZE_MAX),
+      Math.min(ENDPOINT_CARDS_PER_PAGE, this.config.PAGE_SIZE_MAX),
       decodeCursor(cursor),
     );
     const stats = await Promise.all(page.data.map((ep) => this.queries.endpointStats({}, ep.id)));
     const body = html`${this.appHead(app.id, app.name, app.createdAt, 'endpoints')}
-    ${
-      page.data.length
-        ? html`<div class="grid">
-            ${page.data.map((ep, i) =>
-              endpointCard(ep, stats[i], { href: LINKS.endpoint(ep.id), deliveryHref: LINKS.delivery }),
-            )}
-          </div>`
-        : html`<div class="empty">This application has no endpoints.</div>`
-    }
+    ${endpointGrid(page.data, stats, LINKS, html`This application has no endpoints.`)}
     ${pager(`/dashboard/apps/${app.id}`, {}, page.nextCursor, cursor !== undefined)}`;
     this.renderer.page(req, res, { title: app.name, body, nav: 'apps' });
   }

@@ -34,3 +34,20 @@ export function endpointCard(
     ${stats ? healthBlock(stats, o.deliveryHref) : html`<p class="faint">No statistics.</p>`}
   </article>`;
 }
+
+/** Endpoint cards on one page of the dashboard's application view and the portal's home. */
+export const ENDPOINT_CARDS_PER_PAGE = 12;
+
+/** A page of endpoint cards, or `empty` when there are none. */
+export function endpointGrid(
+  endpoints: EndpointView[],
+  stats: (EndpointStatsView | null)[],
+  links: { endpoint: (id: string) => string; delivery: (id: string) => string },
+  empty: Html,
+): Html {
+  return endpoints.length
+    ? html`<div class="grid">
+        ${endpoints.map((ep, i) => endpointCard(ep, stats[i], { href: links.endpoint(ep.id), deliveryHref: links.delivery }))}
+      </div>`
+    : html`<div class="empty">${empty}</div>`;
+}

@@ -18,7 +18,7 @@ import {
 import type { Response } from 'express';
 import { badge, csrfField, healthBlock, idLink, pageHead, pager, when } from './components';
 import { deliveriesTable, DeliveryLinks, deliveryPage, statusTabs } from './delivery-page';
-import { endpointCard, eventTypesText } from './endpoint-card';
+import { ENDPOINT_CARDS_PER_PAGE, endpointGrid, eventTypesText } from './endpoint-card';
 import { endpointForm, EndpointFormValues, readEndpointForm } from './endpoint-form';
 import { Html, html, queryString } from './html';
 import { field, PublicPage, sessionOf, WebPages, WebRequest, WebSessionGuard } from './web-auth';
@@ -141,7 +141,7 @@ export class PortalController {
     const cursor = param(q, 'cursor');
     const page = await this.endpoints.list(
       this.appId(req),
-      Math.min(12, this.config.PAGE_SIZE_MAX),
+      Math.min(ENDPOINT_CARDS_PER_PAGE, this.config.PAGE_SIZE_MAX),
       decodeCursor(cursor),
     );
     const stats = await Promise.all(
@@ -152,15 +152,12 @@ export class PortalController {
       'Where your webhooks are sent, and how each one is doing.',
       html`<a class="btn primary" href="/portal/endpoints/new">Add endpoint</a>`,
     )}
-    ${
-      page.data.length
-        ? html`<div class="grid">
-            ${page.data.map((ep, i) => endpointCard(ep, stats[i], { href: LINKS.endpoint(ep.id), deliveryHref: LINKS.delivery }))}
-          </div>`
-        : html`<div class="empty">
-            No endpoints yet. <a href="/portal/endpoints/new">Add one</a> to start receiving webhooks.
-          </div>`
-    }
+    ${endpointGrid(
+      page.data,
+      stats,
+      LINKS,
+      html`No endpoints yet. <a href="/portal/endpoints/new">Add one</a> to start receiving webhooks.`,
+    )}
     ${pager('/portal', {}, page.nextCursor, cursor !== undefined)}`;
     this.renderer.page(req, res, { title: 'Endpoints', body, nav: 'endpoints' });
   }

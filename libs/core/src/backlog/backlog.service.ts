@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '@tern/config';
 import { BacklogSnapshot, QUEUE_STATES } from '@tern/observability';
 import { JobType, Queue } from 'bullmq';
-import { withTimeout } from '../outbox/outbox-relay.service';
+import { withTimeout } from '../common/with-timeout';
 import { DELIVERY_QUEUE } from '../queue/queue.constants';
 import { BacklogRepository } from './backlog.repository';
 

@@ -2,3 +2,4 @@ export * from './ids';
 export * from './errors';
 export * from './pagination';
 export * from './principal';
+export * from './with-timeout';

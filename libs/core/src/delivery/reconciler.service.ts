@@ -2,7 +2,7 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '@tern/config';
 import { Queue } from 'bullmq';
-import { withTimeout } from '../outbox/outbox-relay.service';
+import { withTimeout } from '../common/with-timeout';
 import { DELIVERY_QUEUE, deliveryJob } from '../queue/queue.constants';
 import { DeliveryAttemptsRepository } from './delivery-attempts.repository';
 import { DeliveryObserver } from './delivery-observer';

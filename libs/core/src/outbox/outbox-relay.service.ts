@@ -10,6 +10,7 @@ import {
 } from '../queue/queue.constants';
 import { DeliveryObserver } from '../delivery/delivery-observer';
 import { EndpointConfigCache } from '../delivery/endpoint-config-cache';
+import { withTimeout } from '../common/with-timeout';
 import { OutboxItem, OutboxRepository } from './outbox.repository';
 import { PgListener } from './pg-listener';
 
@@ -114,19 +115,5 @@ export class OutboxRelayService implements OnApplicationBootstrap, OnModuleDestr
       const job = await this.queue.getJob(item.deliveryId);
       if (job && (await job.isDelayed())) await job.promote().catch(() => undefined); // raced: already moved
     }
-  }
-}
-
-export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let t: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        t = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(t);
   }
 }
