@@ -64,6 +64,13 @@ describe('README', () => {
     });
     assert.equal(out.code, 0, `quickstart failed:\n${out.stdout}\n${out.stderr}`);
     assert.match(out.stdout, /webhook-id=evt_[0-9a-f]{28} signature OK/);
+    const attemptsLine = out.stdout.split('\n').find((l) => l.startsWith('{"data":'));
+    assert.ok(attemptsLine, `no attempts listing in:\n${out.stdout}`);
+    const attempts = JSON.parse(attemptsLine) as { data: { outcome: string; responseStatus: number }[] };
+    assert.deepEqual(
+      attempts.data.map((a) => [a.outcome, a.responseStatus]),
+      [['succeeded', 204]],
+    );
     const last = out.stdout.trim().split('\n').pop() ?? '';
     const event = JSON.parse(last) as { deliveries: { status: string }[] };
     assert.equal(event.deliveries.length, 1);
