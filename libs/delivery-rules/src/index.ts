@@ -2,3 +2,5 @@ export * from './address-policy';
 export * from './outcome';
 export * from './retry-schedule';
 export * from './signing';
+export * from './circuit-breaker';
+export * from './fair-share';
