@@ -306,7 +306,7 @@ class Compiler {
     if (Array.isArray(value)) {
       const items = value.map((item, i) => this.condition(item, `${path}[${i}]`, depth + 1, false));
       return items.every((n) => n !== null)
-        ? { kind: 'subset', items: items as FilterNode[], source: value }
+        ? { kind: 'subset', items: items, source: value }
         : null;
     }
     return this.object(value as Record<string, unknown>, path, depth, root);
