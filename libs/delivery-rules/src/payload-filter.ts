@@ -305,9 +305,7 @@ class Compiler {
     if (depth > this.maxDepth) return this.error(path, `nested deeper than ${this.maxDepth} levels`);
     if (Array.isArray(value)) {
       const items = value.map((item, i) => this.condition(item, `${path}[${i}]`, depth + 1, false));
-      return items.every((n) => n !== null)
-        ? { kind: 'subset', items: items, source: value }
-        : null;
+      return items.every((n) => n !== null) ? { kind: 'subset', items: items, source: value } : null;
     }
     return this.object(value as Record<string, unknown>, path, depth, root);
   }
