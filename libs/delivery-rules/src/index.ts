@@ -4,3 +4,4 @@ export * from './retry-schedule';
 export * from './signing';
 export * from './circuit-breaker';
 export * from './fair-share';
+export * from './payload-filter';
