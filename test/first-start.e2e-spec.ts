@@ -10,7 +10,10 @@ const ROUNDS = 10;
 const READY = { api: /tern api listening on/, worker: /tern worker running/ } as const;
 
 /** Starts the compiled API or worker; resolves once it says it is up (then stops it) or when it exits. */
-function startAndStop(app: 'api' | 'worker', env: Record<string, string>): Promise<{ up: boolean; output: string }> {
+function startAndStop(
+  app: 'api' | 'worker',
+  env: Record<string, string>,
+): Promise<{ up: boolean; output: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [builtMain(app)], {
       env: { PATH: process.env.PATH ?? '', ...TEST_ENV, ...env },
@@ -37,26 +40,32 @@ function startAndStop(app: 'api' | 'worker', env: Record<string, string>): Promi
 }
 
 describe('first start against a database that does not exist yet', () => {
-  it(`two APIs and two workers started at once all come up (${ROUNDS} times)`, { timeout: 15 * 60_000 }, async () => {
-    for (let round = 0; round < ROUNDS; round++) {
-      const name = scratchDatabaseName();
-      const env = {
-        DATABASE_URL: withDatabase(TEST_ENV.DATABASE_URL, name),
-        MIGRATE_ON_START: 'true',
-        QUEUE_PREFIX: `t${name.slice(-12)}`,
-      };
-      try {
-        const [apiA, apiB] = [await freePort(), await freePort()];
-        const results = await Promise.all([
-          startAndStop('api', { ...env, PORT: String(apiA) }),
-          startAndStop('api', { ...env, PORT: String(apiB) }),
-          startAndStop('worker', env),
-          startAndStop('worker', env),
-        ]);
-        results.forEach((r, i) => assert.ok(r.up, `round ${round}, process ${i} did not come up:\n${r.output}`));
-      } finally {
-        await dropDatabase(name);
+  it(
+    `two APIs and two workers started at once all come up (${ROUNDS} times)`,
+    { timeout: 15 * 60_000 },
+    async () => {
+      for (let round = 0; round < ROUNDS; round++) {
+        const name = scratchDatabaseName();
+        const env = {
+          DATABASE_URL: withDatabase(TEST_ENV.DATABASE_URL, name),
+          MIGRATE_ON_START: 'true',
+          QUEUE_PREFIX: `t${name.slice(-12)}`,
+        };
+        try {
+          const [apiA, apiB] = [await freePort(), await freePort()];
+          const results = await Promise.all([
+            startAndStop('api', { ...env, PORT: String(apiA) }),
+            startAndStop('api', { ...env, PORT: String(apiB) }),
+            startAndStop('worker', env),
+            startAndStop('worker', env),
+          ]);
+          results.forEach((r, i) =>
+            assert.ok(r.up, `round ${round}, process ${i} did not come up:\n${r.output}`),
+          );
+        } finally {
+          await dropDatabase(name);
+        }
       }
-    }
-  });
+    },
+  );
 });

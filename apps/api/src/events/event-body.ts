@@ -22,12 +22,15 @@ export function withPayloadTexts(
   try {
     texts = body ? payloadTexts(body, mode) : [];
   } catch (err) {
-    if (err instanceof PayloadSyntaxError) throw new InvalidInputError([{ field: 'body', reason: err.message }]);
+    if (err instanceof PayloadSyntaxError) {
+      throw new InvalidInputError([{ field: mode === 'single' ? 'payload' : 'events', reason: err.message }]);
+    }
     throw err;
   }
   return inputs.map((input, i) => {
     const text = texts[i];
-    if (text === undefined) throw new InvalidInputError([{ field: field(i), reason: 'must be a JSON object' }]);
+    if (text === undefined)
+      throw new InvalidInputError([{ field: field(i), reason: 'must be a JSON object' }]);
     return { ...input, payload: text };
   });
 }

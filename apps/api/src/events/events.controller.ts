@@ -109,7 +109,10 @@ export class EventsController {
         { field: IDEMPOTENCY_HEADER, reason: 'is not accepted on batches: set idempotencyKey on each event' },
       ]);
     }
-    const data = await this.events.createBatch(applicationIdOf(p), withPayloadTexts(req, body.events, 'batch'));
+    const data = await this.events.createBatch(
+      applicationIdOf(p),
+      withPayloadTexts(req, body.events, 'batch'),
+    );
     const duplicates = data.filter((e) => e.duplicate).length;
     const accepted = data.length - duplicates;
     if (accepted) this.metrics.eventsAccepted.inc({ mode: 'batch' }, accepted);

@@ -108,7 +108,11 @@ export class EventsService implements OnModuleDestroy {
     // A key reused with another type or payload is refused before anything of the batch is written.
     const keys = [...seen.keys()];
     if (keys.length > 0) {
-      const held = await this.repo.findByIdempotencyKeys(applicationId, keys, this.config.IDEMPOTENCY_WINDOW_SECONDS);
+      const held = await this.repo.findByIdempotencyKeys(
+        applicationId,
+        keys,
+        this.config.IDEMPOTENCY_WINDOW_SECONDS,
+      );
       for (const e of held) if (!e.expired) assertSameEvent(rows[seen.get(e.idempotencyKey)!], e);
     }
     const results = await this.write(applicationId, rows, 'batch');
@@ -154,7 +158,11 @@ export class EventsService implements OnModuleDestroy {
       const payload =
         typeof input.payload === 'string'
           ? checkPayloadText(input.payload, this.limits, `${p}payload`)
-          : ({ ok: false, tooLarge: false, problem: { field: `${p}payload`, reason: 'must be a JSON object' } } as const);
+          : ({
+              ok: false,
+              tooLarge: false,
+              problem: { field: `${p}payload`, reason: 'must be a JSON object' },
+            } as const);
       if (!payload.ok) (payload.tooLarge ? tooLarge : problems).push(payload.problem);
       return {
         id: newId('evt'),

@@ -61,7 +61,8 @@ export function toEventDetailView(r: EventDetailRecord): EventDetailView {
   return {
     ...toEventListItemView(r),
     payload: new RawJson(r.payload),
-    deliveries: r.deliveries.map(toDeliveryView) };
+    deliveries: r.deliveries.map(toDeliveryView),
+  };
 }
 
 function toDeliveryView(d: EventDeliveryRecord): EventDeliveryView {

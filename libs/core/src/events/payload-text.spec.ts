@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { checkPayloadText, decodeBody, payloadTexts, PayloadSyntaxError } from './payload-text';
 
 const LIMITS = { maxBytes: 1024, maxDepth: 100 };
-const TRICKY = '{ "z": 1, "10": "ten", "2": 2 , "big": 12345678901234567890, "p": 1.50, "huge": 1e400, "e": "\\u00e9" }';
+const TRICKY =
+  '{ "z": 1, "10": "ten", "2": 2 , "big": 12345678901234567890, "p": 1.50, "huge": 1e400, "e": "\\u00e9" }';
 
 describe('payloadTexts', () => {
   it('returns the payload text exactly as it stands in a single body', () => {
@@ -63,7 +64,11 @@ describe('checkPayloadText', () => {
     assert.equal(checkPayloadText(nested(5), { ...LIMITS, maxDepth: 5 }, 'payload').ok, true);
     const r = checkPayloadText(nested(6), { ...LIMITS, maxDepth: 5 }, 'payload');
     assert.ok(!r.ok && !r.tooLarge && /deeper than 5/.test(r.problem.reason));
-    const arrays = checkPayloadText(`{"a":${'['.repeat(5)}${']'.repeat(5)}}`, { ...LIMITS, maxDepth: 5 }, 'p');
+    const arrays = checkPayloadText(
+      `{"a":${'['.repeat(5)}${']'.repeat(5)}}`,
+      { ...LIMITS, maxDepth: 5 },
+      'p',
+    );
     assert.ok(!arrays.ok);
   });
 
