@@ -89,7 +89,7 @@ async function fill(db: Client): Promise<void> {
   await db.query(`
     INSERT INTO events (id, application_id, event_type, payload, created_at)
     SELECT id, 'app_' || lpad(to_hex(app), 28, '0'), event_type,
-           jsonb_build_object('orderId', i, 'total', (random() * 100)::numeric(8, 2)), created_at
+           jsonb_build_object('orderId', i, 'total', (random() * 100)::numeric(8, 2))::text, created_at
     FROM ev`);
   log(`${events} events`);
 

@@ -254,8 +254,9 @@ describe('delivery actions without a worker: redeliver, recover, test event', ()
     const [ev] = await sql(stack.databaseUrl, 'SELECT * FROM events WHERE id = $1', [eventId]);
     assert.equal(ev.event_type, 'tern.test');
     assert.equal(ev.application_id, app.id);
-    assert.deepEqual(Object.keys(ev.payload).sort(), ['message', 'sentAt']);
-    assert.ok(!Number.isNaN(Date.parse(ev.payload.sentAt)));
+    const payload = JSON.parse(ev.payload as string) as { sentAt: string }; // stored as the text delivered
+    assert.deepEqual(Object.keys(payload).sort(), ['message', 'sentAt']);
+    assert.ok(!Number.isNaN(Date.parse(payload.sentAt)));
     const ds = await sql(
       stack.databaseUrl,
       'SELECT id, endpoint_id, status FROM deliveries WHERE event_id = $1',

@@ -34,13 +34,27 @@ describe('idempotency keys', () => {
     assert.equal(again.headers.get('idempotent-replayed'), 'true');
     assert.deepEqual(again.body, first.body);
     assert.equal(again.body.deliveryCount, 2);
-    // Same key, different content: still the original (the key decides).
-    const changed = await api.request('POST', '/v1/events', {
+    // Same key, different type or payload (even a respelling of the same value): 409, nothing written.
+    for (const other of [
+      { ...body, eventType: 'user.deleted' },
+      { ...body, payload: { userId: 'u_2' } },
+      { ...body, payload: { other: true } },
+    ]) {
+      const changed = await api.request('POST', '/v1/events', { key: app.key, body: other });
+      assert.equal(changed.status, 409);
+      assert.equal(changed.body.error, 'conflict');
+      assert.match(changed.body.message, new RegExp(`${first.body.id}.*different`));
+    }
+    const batch = await api.request('POST', '/v1/events/batch', {
       key: app.key,
-      body: { ...body, eventType: 'user.deleted', payload: { other: true } },
+      body: {
+        events: [
+          { eventType: 'user.created', payload: { n: 1 } },
+          { ...body, payload: { userId: 'u_3' } },
+        ],
+      },
     });
-    assert.equal(changed.status, 200);
-    assert.deepEqual(changed.body, first.body);
+    assert.equal(batch.status, 409);
     assert.deepEqual(await rowCounts(db, app.id), { events: 1, deliveries: 2, outbox: 2 });
   });
 

@@ -15,6 +15,7 @@ export async function createApiApp(config: AppConfig): Promise<INestApplication>
   const logger = createLogger(config.LOG_LEVEL, 'tern-api');
   const app = await NestFactory.create<NestExpressApplication>(ApiModule, {
     bodyParser: false,
+    rawBody: true, // req.rawBody: the events routes keep each payload's bytes as sent (see events/event-body.ts)
     abortOnError: false, // throw (tests see why) instead of process.exit inside Nest
     logger: new PinoNestLogger(logger),
   });

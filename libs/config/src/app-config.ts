@@ -91,11 +91,20 @@ export class AppConfig {
   @Max(30 * 86400)
   IDEMPOTENCY_WINDOW_SECONDS = 86400;
 
-  /** Largest event payload (serialised JSON) accepted; above it the request gets 413. */
+  /** Largest event payload (its JSON text as sent, in UTF-8 bytes) accepted; above it the request gets 413. */
   @IsInt()
   @Min(1024)
   @Max(16 * 1024 * 1024)
   MAX_PAYLOAD_BYTES = 256 * 1024;
+
+  /**
+   * Deepest nesting of objects and arrays accepted in a payload (the payload object is level 1); deeper: 422.
+   * Far above what webhooks carry; the ceiling keeps the payload parser (one stack frame per level) safe.
+   */
+  @IsInt()
+  @Min(2)
+  @Max(1000)
+  MAX_PAYLOAD_DEPTH = 100;
 
   @IsInt()
   @Min(1)

@@ -24,6 +24,7 @@ export * from './delivery/reconciler.service';
 export * from './outbox/outbox.repository';
 export * from './outbox/outbox-relay.service';
 export * from './events/event-input';
+export * from './events/payload-text';
 export * from './events/events.repository';
 export * from './events/events.service';
 export * from './events/events.views';

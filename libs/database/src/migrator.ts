@@ -108,6 +108,8 @@ export async function migrate(databaseUrl: string, dir = defaultMigrationsDir())
   }
 }
 
+const CREATED_CONCURRENTLY = ['42P04', '23505'] as const;
+
 /** Creates the database named in the URL if it does not exist (connects to the "postgres" database to do it). */
 export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
   const url = new URL(databaseUrl);
@@ -122,7 +124,10 @@ export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
     await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
     return true;
   } catch (err) {
-    if ((err as { code?: string }).code === '42P04') return false; // created concurrently
+    // Created concurrently: 42P04 (duplicate_database) when the other CREATE committed first, 23505 (unique
+    // violation on pg_database_datname_index) when both passed the check and raced to insert the catalog row.
+    const code = (err as { code?: string }).code;
+    if (code === CREATED_CONCURRENTLY[0] || code === CREATED_CONCURRENTLY[1]) return false;
     throw err;
   } finally {
     await client.end();

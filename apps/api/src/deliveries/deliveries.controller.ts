@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, Query, UseInterceptors } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
@@ -14,6 +14,7 @@ import { DeliveriesQueryService, DeliveryActionsService, Principal } from '@tern
 import { ApplicationScope, scopeOf } from '../http/application-scope';
 import { Auth, CurrentPrincipal } from '../http/auth.guard';
 import { pageLimit } from '../http/list-query.dto';
+import { RawJsonInterceptor } from '../http/raw-json.interceptor';
 import { parseTimeRange } from '../http/query-fields';
 import { ListDeliveriesQueryDto } from './list-deliveries-query.dto';
 
@@ -62,6 +63,7 @@ export class DeliveriesController {
   @ApiOperation({ summary: 'A delivery with its event (payload included), endpoint and every attempt.' })
   @ApiOkResponse({ description: 'The delivery, `event`, `endpoint` and `attempts` (by number).' })
   @ApiNotFoundResponse({ description: 'No such delivery here.' })
+  @UseInterceptors(RawJsonInterceptor) // event.payload: the JSON text as sent
   get(@CurrentPrincipal() p: Principal, @Param('id') id: string) {
     return this.queries.getDelivery(scopeOf(p), id);
   }

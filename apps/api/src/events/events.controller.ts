@@ -1,4 +1,17 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  Post,
+  Query,
+  RawBodyRequest,
+  Req,
+  Res,
+  UseInterceptors,
+} from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBearerAuth,
@@ -17,17 +30,18 @@ import {
   EventsService,
   IDEMPOTENCY_KEY_PATTERN,
   InvalidInputError,
-  NewEventInput,
   Principal,
 } from '@tern/core';
 import { ApiMetrics } from '@tern/observability';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { ApplicationScope } from '../http/application-scope';
+import { RawJsonInterceptor } from '../http/raw-json.interceptor';
 import { applicationIdOf, Auth, CurrentPrincipal } from '../http/auth.guard';
 import { pageLimit } from '../http/list-query.dto';
 import { ScopedListEventsQueryDto } from '../http/scoped-list-query.dto';
 import { BatchResultDto, CreateEventBatchDto } from './create-event-batch.dto';
 import { AcceptedEventDto, CreateEventDto, IDEMPOTENCY_KEY_MESSAGE } from './create-event.dto';
+import { ParsedEventInput, withPayloadTexts } from './event-body';
 import { EventInputPipe } from './event-input.pipe';
 
 const IDEMPOTENCY_HEADER = 'Idempotency-Key';
@@ -59,11 +73,13 @@ export class EventsController {
   async create(
     @CurrentPrincipal() p: Principal,
     // Typed as an interface, not the DTO: EventInputPipe validates it (the global pipe skips it).
-    @Body(EventInputPipe.single()) body: NewEventInput,
+    @Body(EventInputPipe.single()) body: ParsedEventInput,
     @Headers('idempotency-key') header: string | undefined,
+    @Req() req: RawBodyRequest<Request>,
     @Res({ passthrough: true }) res: Response,
   ) {
-    const input: NewEventInput = { ...body, ...idempotencyKeyOf(body.idempotencyKey, header) };
+    const [parsed] = withPayloadTexts(req, [body], 'single');
+    const input = { ...parsed, ...idempotencyKeyOf(body.idempotencyKey, header) };
     const { event, created } = await this.events.create(applicationIdOf(p), input);
     (created ? this.metrics.eventsAccepted : this.metrics.eventsDuplicate).inc({ mode: 'single' });
     if (!created) {
@@ -84,15 +100,19 @@ export class EventsController {
   @ApiPayloadTooLargeResponse({ description: 'A payload above MAX_PAYLOAD_BYTES, or body too large.' })
   async createBatch(
     @CurrentPrincipal() p: Principal,
-    @Body(EventInputPipe.batch()) body: { events: NewEventInput[] },
+    @Body(EventInputPipe.batch()) body: { events: ParsedEventInput[] },
     @Headers('idempotency-key') header: string | undefined,
+    @Req() req: RawBodyRequest<Request>,
   ) {
     if (header !== undefined) {
       throw new InvalidInputError([
         { field: IDEMPOTENCY_HEADER, reason: 'is not accepted on batches: set idempotencyKey on each event' },
       ]);
     }
-    const data = await this.events.createBatch(applicationIdOf(p), body.events);
+    const data = await this.events.createBatch(
+      applicationIdOf(p),
+      withPayloadTexts(req, body.events, 'batch'),
+    );
     const duplicates = data.filter((e) => e.duplicate).length;
     const accepted = data.length - duplicates;
     if (accepted) this.metrics.eventsAccepted.inc({ mode: 'batch' }, accepted);
@@ -129,8 +149,11 @@ export class EventsController {
   @Get(':id')
   @Auth('application', 'admin', 'support')
   @ApiOperation({ summary: 'An event with its payload and deliveries.' })
-  @ApiOkResponse({ description: 'The event, with `payload` and `deliveries[]`.' })
+  @ApiOkResponse({
+    description: 'The event, with `payload` (the JSON text exactly as it was sent) and `deliveries[]`.',
+  })
   @ApiNotFoundResponse({ description: 'No such event in this application.' })
+  @UseInterceptors(RawJsonInterceptor)
   async get(@CurrentPrincipal() p: Principal, @Param('id') id: string) {
     return this.events.get(await this.scopes.ownerOf(p, 'event', id), id);
   }

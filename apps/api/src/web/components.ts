@@ -1,4 +1,4 @@
-import type { EndpointStatsView, FieldProblem } from '@tern/core';
+import type { EndpointStatsView, FieldProblem, RawJson } from '@tern/core';
 import { Html, html, HtmlValue, queryString } from './html';
 
 const BADGE_CLASSES = new Set([
@@ -107,8 +107,9 @@ export function prettyBody(text: string | null | undefined): Html {
   return html`<pre>${shown}</pre>`;
 }
 
-export function prettyJson(value: unknown): Html {
-  return html`<pre>${JSON.stringify(value, null, 2)}</pre>`;
+/** An event payload exactly as the producer sent it (not re-indented: the same text the receiver got). */
+export function payloadText(payload: RawJson): Html {
+  return html`<pre class="payload">${payload.text}</pre>`;
 }
 
 /** A page's heading: the title, the line under it and the actions beside it (each left out when not given). */

@@ -27,7 +27,7 @@ import {
   pageHead,
   pager,
   percent,
-  prettyJson,
+  payloadText,
   tabs,
   when,
 } from './components';
@@ -411,7 +411,7 @@ export class DashboardController {
           : html`<div class="empty">No endpoint was subscribed to this event type when it was accepted.</div>`
       }
       <h2>Payload</h2>
-      ${prettyJson(ev.payload)}`;
+      ${payloadText(ev.payload)}`;
     this.renderer.page(req, res, { title: `Event ${ev.id}`, body, nav: 'apps' });
   }
 

@@ -1,3 +1,4 @@
+import { buildBody } from '@tern/core';
 import type { AttemptView, DeliveryDetailView, DeliveryView } from '@tern/core';
 import {
   badge,
@@ -7,8 +8,8 @@ import {
   kv,
   millis,
   pageHead,
+  payloadText,
   prettyBody,
-  prettyJson,
   when,
 } from './components';
 import { Html, html } from './html';
@@ -21,13 +22,13 @@ export interface DeliveryLinks {
   application?: (id: string) => string;
 }
 
-/** The body Tern POSTs, rebuilt from the stored event (whitespace aside, byte for byte what was sent). */
+/** The body Tern POSTs, rebuilt from the stored event: byte for byte what was sent. */
 function requestBody(d: DeliveryDetailView): string {
-  return JSON.stringify(
-    { type: d.event.eventType, timestamp: d.event.createdAt, data: d.event.payload },
-    null,
-    2,
-  );
+  return buildBody({
+    eventType: d.event.eventType,
+    eventCreatedAt: new Date(d.event.createdAt),
+    payloadJson: d.event.payload.text,
+  });
 }
 
 function attemptBlock(a: AttemptView, d: DeliveryDetailView, open: boolean): Html {
@@ -175,7 +176,7 @@ export function deliveryPage(d: DeliveryDetailView, o: DeliveryPageOptions): Htm
       </section>
     </div>
     <h2>Event payload</h2>
-    ${prettyJson(d.event.payload)}
+    ${payloadText(d.event.payload)}
     <h2>Attempts <span class="muted small">(${d.attempts.length}, newest first)</span></h2>
     ${
       attempts.length

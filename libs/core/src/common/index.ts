@@ -3,3 +3,4 @@ export * from './errors';
 export * from './pagination';
 export * from './principal';
 export * from './with-timeout';
+export * from './raw-json';

@@ -50,7 +50,8 @@ export interface AttemptRow {
 
 export interface DeliveryDetailRow {
   delivery: DeliveryRow;
-  event: { id: string; eventType: string; payload: unknown; createdAt: Date };
+  /** `payload`: the JSON text as sent. */
+  event: { id: string; eventType: string; payload: string; createdAt: Date };
   endpoint: { id: string; url: string };
   attempts: AttemptRow[];
 }
@@ -175,7 +176,7 @@ export class DeliveriesRepository {
     const rows = await this.prisma.$queryRaw<
       (DeliveryRow & {
         evType: string;
-        evPayload: unknown;
+        evPayload: string;
         evCreatedAt: Date;
         epUrl: string;
       })[]
@@ -409,7 +410,7 @@ export class DeliveriesRepository {
     const rows = await tx.$queryRaw<{ eventId: string; deliveryId: string }[]>`
       WITH ins AS (
         INSERT INTO events (id, application_id, event_type, payload, idempotency_key, created_at)
-        VALUES (${e.id}, ${e.applicationId}, ${e.eventType}, ${e.payloadJson}::jsonb, NULL, now())
+        VALUES (${e.id}, ${e.applicationId}, ${e.eventType}, ${e.payloadJson}, NULL, now())
         RETURNING id, application_id, event_type, created_at
       ), dlv AS (
         INSERT INTO deliveries (id, application_id, event_id, endpoint_id, event_type, status, attempt_count,

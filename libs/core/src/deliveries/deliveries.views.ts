@@ -1,3 +1,4 @@
+import { RawJson } from '../common/raw-json';
 import type {
   AttemptRow,
   DeliveryDetailRow,
@@ -86,7 +87,8 @@ export interface AttemptView {
 }
 
 export interface DeliveryDetailView extends DeliveryView {
-  event: { id: string; eventType: string; payload: unknown; createdAt: string };
+  /** `payload` as sent (see RawJson). */
+  event: { id: string; eventType: string; payload: RawJson; createdAt: string };
   endpoint: { id: string; url: string };
   /** Ordered by number. */
   attempts: AttemptView[];
@@ -190,7 +192,7 @@ export function toDeliveryDetailView(r: DeliveryDetailRow): DeliveryDetailView {
     event: {
       id: r.event.id,
       eventType: r.event.eventType,
-      payload: r.event.payload,
+      payload: new RawJson(r.event.payload),
       createdAt: r.event.createdAt.toISOString(),
     },
     endpoint: { id: r.endpoint.id, url: r.endpoint.url },

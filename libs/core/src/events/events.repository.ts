@@ -8,7 +8,7 @@ export interface NewEventRow {
   id: string;
   applicationId: string;
   eventType: string;
-  /** The payload as compact JSON text (stored as jsonb). */
+  /** The payload's JSON text as the producer sent it (stored as text, delivered and signed as is). */
   payloadJson: string;
   idempotencyKey: string | null;
 }
@@ -23,6 +23,8 @@ export interface EventSummaryRecord {
 
 export interface KeyedEventRecord extends EventSummaryRecord {
   idempotencyKey: string;
+  /** The payload text stored with the key (compared with a repeat's). */
+  payload: string;
   /** Older than the idempotency window: the key may be given to a new event. */
   expired: boolean;
 }
@@ -47,7 +49,8 @@ export interface EventDeliveryRecord {
 }
 
 export interface EventDetailRecord extends EventRecord {
-  payload: unknown;
+  /** JSON text, as sent. */
+  payload: string;
   deliveries: EventDeliveryRecord[];
 }
 
@@ -93,12 +96,18 @@ export class EventsRepository {
     const apps = keyed.map((e) => e.applicationId);
     const keys = keyed.map((e) => e.idempotencyKey);
     const [, inserted] = await this.prisma.$transaction([
+      // The expired holders are locked in one global order (by id) before they are updated: two batches
+      // reclaiming overlapping keys wait for each other instead of deadlocking (40P01) on each other's rows.
       this.prisma.$executeRaw`
         UPDATE events e SET idempotency_key = NULL
-        FROM unnest(${apps}::text[], ${keys}::text[]) AS k(application_id, idempotency_key)
-        WHERE e.application_id = k.application_id
-          AND e.idempotency_key = k.idempotency_key
-          AND e.created_at < now() - ${opts.reclaimKeysOlderThanSeconds}::int * interval '1 second'`,
+        WHERE e.id IN (
+          SELECT h.id FROM events h
+          JOIN unnest(${apps}::text[], ${keys}::text[]) AS k(application_id, idempotency_key)
+            ON h.application_id = k.application_id AND h.idempotency_key = k.idempotency_key
+          WHERE h.created_at < now() - ${opts.reclaimKeysOlderThanSeconds}::int * interval '1 second'
+          ORDER BY h.id
+          FOR UPDATE OF h
+        )`,
       this.prisma.$queryRaw<EventSummaryRecord[]>(insert),
     ]);
     return inserted;
@@ -126,7 +135,7 @@ export class EventsRepository {
     if (keys.length === 0) return Promise.resolve([]);
     return this.prisma.$queryRaw<KeyedEventRecord[]>`
       SELECT e.id, e.event_type AS "eventType", e.created_at AS "createdAt",
-             e.idempotency_key AS "idempotencyKey",
+             e.idempotency_key AS "idempotencyKey", e.payload,
              e.created_at < now() - ${windowSeconds}::int * interval '1 second' AS expired,
              (SELECT count(*) FROM deliveries d WHERE d.event_id = e.id)::int AS "deliveryCount"
       FROM events e
@@ -220,7 +229,7 @@ export class EventsRepository {
           WITH ORDINALITY AS t(application_id, id, event_type, payload, idempotency_key, ord)
       ), ins AS (
         INSERT INTO events (id, application_id, event_type, payload, idempotency_key, created_at)
-        SELECT id, application_id, event_type, payload::jsonb, idempotency_key, now()
+        SELECT id, application_id, event_type, payload, idempotency_key, now()
         -- Keys in one global order: concurrent statements with overlapping keys wait, never deadlock.
         FROM input ORDER BY application_id, idempotency_key, ord
         ON CONFLICT (application_id, idempotency_key) DO NOTHING

@@ -10,8 +10,14 @@ import {
 import { isId, newId } from '../common/ids';
 import { Page, PageCursor, toPage } from '../common/pagination';
 import { EVENT_TYPE_PATTERN } from '../endpoints/endpoint-rules';
-import { checkPayload, IDEMPOTENCY_KEY_PATTERN, NewEventInput } from './event-input';
-import { EventListFilter, EventsRepository, EventSummaryRecord, NewEventRow } from './events.repository';
+import { IDEMPOTENCY_KEY_PATTERN, NewEventInput } from './event-input';
+import {
+  EventListFilter,
+  EventsRepository,
+  EventSummaryRecord,
+  KeyedEventRecord,
+  NewEventRow,
+} from './events.repository';
 import {
   AcceptedEventView,
   BatchItemView,
@@ -22,6 +28,7 @@ import {
   toEventListItemView,
 } from './events.views';
 import { InsertCoalescer } from './insert-coalescer';
+import { checkPayloadText } from './payload-text';
 import { RelayWaker } from './relay-waker';
 
 /** How often a write is retried when its idempotency key changes hands under it (a concurrent reuse). */
@@ -48,6 +55,10 @@ export class EventsService implements OnModuleDestroy {
       Math.max(1, Math.floor(config.DATABASE_POOL_SIZE / 2)),
       config.MAX_BATCH_SIZE,
     );
+  }
+
+  private get limits() {
+    return { maxBytes: this.config.MAX_PAYLOAD_BYTES, maxDepth: this.config.MAX_PAYLOAD_DEPTH };
   }
 
   onModuleDestroy(): void {
@@ -94,6 +105,16 @@ export class EventsService implements OnModuleDestroy {
       }
     });
     if (repeats.length > 0) throw new InvalidInputError(repeats);
+    // A key reused with another type or payload is refused before anything of the batch is written.
+    const keys = [...seen.keys()];
+    if (keys.length > 0) {
+      const held = await this.repo.findByIdempotencyKeys(
+        applicationId,
+        keys,
+        this.config.IDEMPOTENCY_WINDOW_SECONDS,
+      );
+      for (const e of held) if (!e.expired) assertSameEvent(rows[seen.get(e.idempotencyKey)!], e);
+    }
     const results = await this.write(applicationId, rows, 'batch');
     return results.map((r) => ({ ...r.view, duplicate: r.duplicate }));
   }
@@ -134,13 +155,20 @@ export class EventsService implements OnModuleDestroy {
           reason: 'must be 1 to 255 printable ASCII characters',
         });
       }
-      const payload = checkPayload(input.payload, this.config.MAX_PAYLOAD_BYTES, `${p}payload`);
+      const payload =
+        typeof input.payload === 'string'
+          ? checkPayloadText(input.payload, this.limits, `${p}payload`)
+          : ({
+              ok: false,
+              tooLarge: false,
+              problem: { field: `${p}payload`, reason: 'must be a JSON object' },
+            } as const);
       if (!payload.ok) (payload.tooLarge ? tooLarge : problems).push(payload.problem);
       return {
         id: newId('evt'),
         applicationId,
         eventType: input.eventType,
-        payloadJson: payload.ok ? payload.json : '',
+        payloadJson: payload.ok ? payload.text : '',
         idempotencyKey: key ?? null,
       };
     });
@@ -205,7 +233,10 @@ export class EventsService implements OnModuleDestroy {
       );
       pending = conflicted.filter((p) => {
         const e = p.row.idempotencyKey === null ? undefined : existing.get(p.row.idempotencyKey);
-        if (e && !e.expired) results[p.index] = { view: toAcceptedEventView(e), duplicate: true };
+        if (e && !e.expired) {
+          assertSameEvent(p.row, e);
+          results[p.index] = { view: toAcceptedEventView(e), duplicate: true };
+        }
         // Else the key is held by an expired event (reclaim it), or its holder gave it up meanwhile: retry.
         else if (e) reclaim = true;
         return !(e && !e.expired);
@@ -216,4 +247,20 @@ export class EventsService implements OnModuleDestroy {
     }
     return results.map((r) => r!);
   }
+}
+
+/**
+ * A repeated idempotency key must come with the same event: the same type and the same payload text (byte for
+ * byte, as it is stored). Otherwise the producer is told (409) instead of silently getting the original back.
+ */
+function assertSameEvent(row: NewEventRow, held: KeyedEventRecord): void {
+  const differs = [
+    ...(held.eventType !== row.eventType ? ['eventType'] : []),
+    ...(held.payload !== row.payloadJson ? ['payload'] : []),
+  ];
+  if (differs.length === 0) return;
+  throw new ConflictError(
+    `The idempotency key ${JSON.stringify(row.idempotencyKey)} was used within the window for event ${held.id} ` +
+      `with a different ${differs.join(' and ')}; use a new key for a different event`,
+  );
 }

@@ -1,3 +1,4 @@
+import { RawJson } from '../common/raw-json';
 import { EventDeliveryRecord, EventDetailRecord, EventRecord, EventSummaryRecord } from './events.repository';
 
 /** What POST /v1/events answers (202 when created, 200 with the original event for a repeated key). */
@@ -33,7 +34,8 @@ export interface EventDeliveryView {
 }
 
 export interface EventDetailView extends EventListItemView {
-  payload: unknown;
+  /** The payload as sent: serialised by stringifyWithRawJson, it appears in the answer byte for byte. */
+  payload: RawJson;
   deliveries: EventDeliveryView[];
 }
 
@@ -56,7 +58,11 @@ export function toEventListItemView(r: EventRecord): EventListItemView {
 }
 
 export function toEventDetailView(r: EventDetailRecord): EventDetailView {
-  return { ...toEventListItemView(r), payload: r.payload, deliveries: r.deliveries.map(toDeliveryView) };
+  return {
+    ...toEventListItemView(r),
+    payload: new RawJson(r.payload),
+    deliveries: r.deliveries.map(toDeliveryView),
+  };
 }
 
 function toDeliveryView(d: EventDeliveryRecord): EventDeliveryView {
