@@ -183,7 +183,7 @@ describe('fan-out: event → deliveries → outbox', () => {
     });
     assert.deepEqual(await rowCounts(db, app.id), { events: 500, deliveries: 750, outbox: 750 });
     const stored = await db.query<{ id: string; i: number }>(
-      `SELECT id, (payload->>'i')::int AS i FROM events WHERE id = ANY($1::text[])`,
+      `SELECT id, (payload::jsonb->>'i')::int AS i FROM events WHERE id = ANY($1::text[])`,
       [data.map((d) => d.id)],
     );
     const byId = new Map(stored.rows.map((s) => [s.id, s.i]));
