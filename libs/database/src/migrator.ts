@@ -108,7 +108,7 @@ export async function migrate(databaseUrl: string, dir = defaultMigrationsDir())
   }
 }
 
-const CREATED_CONCURRENTLY = ['42P04', '23505'] as const;
+const CREATED_CONCURRENTLY: readonly string[] = ['42P04', '23505'];
 
 /** Creates the database named in the URL if it does not exist (connects to the "postgres" database to do it). */
 export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
@@ -127,7 +127,7 @@ export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
     // Created concurrently: 42P04 (duplicate_database) when the other CREATE committed first, 23505 (unique
     // violation on pg_database_datname_index) when both passed the check and raced to insert the catalog row.
     const code = (err as { code?: string }).code;
-    if (code === CREATED_CONCURRENTLY[0] || code === CREATED_CONCURRENTLY[1]) return false;
+    if (code !== undefined && CREATED_CONCURRENTLY.includes(code)) return false;
     throw err;
   } finally {
     await client.end();

@@ -162,21 +162,9 @@ export interface FieldCondition {
   condition: FilterNode;
 }
 
-const COMPARISON_OPS = new Set<string>([
-  '$eq',
-  '$neq',
-  '$gt',
-  '$gte',
-  '$lt',
-  '$lte',
-  '$in',
-  '$nin',
-  '$exists',
-  '$exist',
-  '$startsWith',
-  '$endsWith',
-]);
-const LOGICAL_OPS = new Set<string>(['$and', '$or', '$not']);
+const LOGICAL_OPS = new Set<string>(['$and', '$or', '$not'] satisfies FilterOperator[]);
+/** Every operator of FILTER_OPERATORS that is not logical, plus `$exist` (Outpost's spelling of `$exists`). */
+const COMPARISON_OPS = new Set<string>([...FILTER_OPERATORS.filter((op) => !LOGICAL_OPS.has(op)), '$exist']);
 const ROOT_FIELDS = new Set<string>(['type', 'data']);
 /** Validation stops collecting after this many errors (the first ones are the useful ones). */
 const MAX_ERRORS = 20;
