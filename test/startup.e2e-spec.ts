@@ -27,11 +27,26 @@ describe('startup checks', () => {
   it('a bad setting stops the process with a message naming each variable, no stack trace', async () => {
     const r = await run('api', { ADMIN_API_KEY: 'short', RETRY_JITTER: '2', PORT: 'eighty' });
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /ADMIN_API_KEY: must be at least 16 characters/);
+    assert.match(r.stderr, /ADMIN_API_KEY: must be at least 32 characters/);
     assert.match(r.stderr, /RETRY_JITTER/);
     assert.match(r.stderr, /PORT/);
     assert.doesNotMatch(r.stderr, /\n\s+at /);
     assert.doesNotMatch(r.stderr, /short/, 'the key value itself is not echoed');
+  });
+
+  it('refuses a 31-character admin key and a retention shorter than the delivery deadline (issue #8)', async () => {
+    const r = await run('worker', {
+      ADMIN_API_KEY: 'k'.repeat(31),
+      RETENTION_DAYS: '1',
+      DELIVERY_DEADLINE_SECONDS: '172800',
+    });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /ADMIN_API_KEY: must be at least 32 characters/);
+    assert.match(
+      r.stderr,
+      /RETENTION_DAYS: 1 day\(s\) is shorter than DELIVERY_DEADLINE_SECONDS \(172800 s\)/,
+    );
+    assert.doesNotMatch(r.stderr, /IDEMPOTENCY_WINDOW_SECONDS/, 'the default 1-day window fits in 1 day');
   });
 
   it('unreachable Redis: says which and how to start it', async () => {

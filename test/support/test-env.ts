@@ -4,7 +4,7 @@ export const TEST_ENV = {
   LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
   DATABASE_URL: process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/tern_test',
   REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379',
-  ADMIN_API_KEY: 'test-admin-key-0123456789abcdef',
+  ADMIN_API_KEY: 'test-admin-key-0123456789abcdef-0123',
   SECRETS_ENCRYPTION_KEY: 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=',
   SSRF_ALLOW_CIDRS: '127.0.0.0/8,::1/128',
   MIGRATE_ON_START: 'false',

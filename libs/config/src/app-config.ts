@@ -1,6 +1,8 @@
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsNumber, IsString, Matches, Max, Min, MinLength } from 'class-validator';
 
+/** The admin key's minimum length: it signs in to everything, so it must not be guessable by brute force. */
+export const ADMIN_API_KEY_MIN_LENGTH = 32;
 const toBool = ({ value }: { value: unknown }): unknown => {
   if (typeof value !== 'string') return value;
   const v = value.trim().toLowerCase();
@@ -52,7 +54,7 @@ export class AppConfig {
 
   // ---- auth and secrets ------------------------------------------------------------------------------------
   @IsString()
-  @MinLength(16, { message: 'must be at least 16 characters' })
+  @MinLength(ADMIN_API_KEY_MIN_LENGTH, { message: `must be at least ${ADMIN_API_KEY_MIN_LENGTH} characters` })
   ADMIN_API_KEY = '';
 
   /** base64 of 32 bytes: the AES-256-GCM master key that encrypts endpoint secrets at rest. */

@@ -33,6 +33,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (config.PAGE_SIZE_DEFAULT > config.PAGE_SIZE_MAX) {
     problems.push('PAGE_SIZE_DEFAULT: must not exceed PAGE_SIZE_MAX');
   }
+  problems.push(...retentionProblems(config));
   if (problems.length) throw new ConfigError(problems);
   return config;
+}
+
+/**
+ * Retention must outlive what still depends on a row: a delivery retried until its deadline, and the idempotency
+ * window (a key purged early lets a re-sent event be accepted twice). 0 keeps everything, so it always passes.
+ */
+export function retentionProblems(
+  config: Pick<AppConfig, 'RETENTION_DAYS' | 'DELIVERY_DEADLINE_SECONDS' | 'IDEMPOTENCY_WINDOW_SECONDS'>,
+): string[] {
+  if (config.RETENTION_DAYS === 0) return [];
+  const retentionSeconds = config.RETENTION_DAYS * 86_400;
+  const needs: [string, number][] = [
+    ['DELIVERY_DEADLINE_SECONDS', config.DELIVERY_DEADLINE_SECONDS],
+    ['IDEMPOTENCY_WINDOW_SECONDS', config.IDEMPOTENCY_WINDOW_SECONDS],
+  ];
+  return needs
+    .filter(([, seconds]) => seconds > retentionSeconds)
+    .map(
+      ([name, seconds]) =>
+        `RETENTION_DAYS: ${config.RETENTION_DAYS} day(s) is shorter than ${name} (${seconds} s); ` +
+        `rows would be purged while still needed: raise RETENTION_DAYS to at least ${Math.ceil(seconds / 86_400)} or set 0`,
+    );
 }

@@ -53,11 +53,9 @@ export class DestinationBlockedError extends Error {
     readonly address: string,
     readonly addressClass: string,
   ) {
-    super(
-      host === address
-        ? `destination ${address} is not allowed (${addressClass})`
-        : `destination ${host} resolves to ${address}, which is not allowed (${addressClass})`,
-    );
+    // The message is stored with the attempt, which the tenant reads: it names the class of address, never the
+    // address a name resolved to (that would let a tenant map internal names). `address` stays for operators' logs.
+    super(`destination ${host} is not allowed (${addressClass} address)`);
     this.name = 'DestinationBlockedError';
   }
 }
@@ -179,9 +177,27 @@ function messageOf(err: unknown): string {
     if (err instanceof AggregateError && err.errors.length > 0) {
       return `${msg ? msg + ': ' : ''}${err.errors.map(messageOf).join('; ')}`;
     }
-    return code && !msg.includes(code) ? `${code}: ${msg}` : msg;
+    return hideAddresses(code && !msg.includes(code) ? `${code}: ${msg}` : msg);
   }
-  return String(err);
+  return hideAddresses(String(err));
+}
+
+/**
+ * Replaces IP addresses (with or without a port) in a socket error's text by "<address>": "connect ECONNREFUSED
+ * 10.1.2.3:443" tells a tenant where a name points, which the public internet would not say in an error.
+ */
+export function hideAddresses(message: string): string {
+  return message
+    .split(/(\s+)/)
+    .map((token) => {
+      const m = /^(\[?)([^\]\s]*?)(\]?)(:\d+)?([,;:)]?)$/.exec(token);
+      if (m && isIP(m[2]) !== 0) return `<address>${m[5]}`;
+      // "::1:8080": an IPv6 address with a port appended without brackets.
+      const port = /^(.*):(\d+)([,;)]?)$/.exec(token);
+      if (port && isIP(port[1]) !== 0) return `<address>${port[3]}`;
+      return token;
+    })
+    .join('');
 }
 
 /** Per-attempt trace, found again from undici's diagnostics channels to learn the socket's peer address. */

@@ -18,6 +18,22 @@ export const RESERVED_HEADER_NAMES: readonly string[] = [
 ];
 export const RESERVED_HEADER_PREFIX = 'webhook-';
 
+/**
+ * Connection-level (hop-by-hop) headers: undici refuses a request that sets them, so an endpoint carrying one
+ * would fail every delivery. Refused at create/update time instead (compared lower-case).
+ */
+export const CONNECTION_HEADER_NAMES: readonly string[] = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'expect',
+  'http2-settings',
+];
+
 const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** What an HTTP client will send as a field value: tab, visible ASCII, obs-text (Latin-1). No CR, LF or NUL. */
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
@@ -105,6 +121,11 @@ export function checkEndpointHeaders(
       });
     } else if (name === '__proto__') {
       problems.push({ field: f, reason: 'header name is not allowed' });
+    } else if (CONNECTION_HEADER_NAMES.includes(name.toLowerCase())) {
+      problems.push({
+        field: f,
+        reason: `header "${name}" is a connection-level header; the HTTP client refuses to send it`,
+      });
     } else if (isReservedHeader(name)) {
       problems.push({ field: f, reason: `header "${name}" is set by Tern and cannot be overridden` });
     } else if (seen.has(name.toLowerCase())) {
