@@ -3,6 +3,7 @@ import { IsBoolean, IsIn, IsInt, IsNumber, IsString, Matches, Max, Min, MinLengt
 
 /** The admin key's minimum length: it signs in to everything, so it must not be guessable by brute force. */
 export const ADMIN_API_KEY_MIN_LENGTH = 32;
+
 const toBool = ({ value }: { value: unknown }): unknown => {
   if (typeof value !== 'string') return value;
   const v = value.trim().toLowerCase();

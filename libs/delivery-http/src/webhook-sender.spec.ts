@@ -363,6 +363,10 @@ describe('WebhookSender: SSRF', { timeout: 20_000 }, () => {
     assert.equal(hideAddresses('connect ECONNREFUSED 10.1.2.3:443'), 'connect ECONNREFUSED <address>');
     assert.equal(hideAddresses('connect ECONNREFUSED ::1:8080'), 'connect ECONNREFUSED <address>');
     assert.equal(hideAddresses('connect ETIMEDOUT [fd00::5]:80, then'), 'connect ETIMEDOUT <address>, then');
+    assert.equal(
+      hideAddresses('connect EHOSTUNREACH fd00::5 (::1)'),
+      'connect EHOSTUNREACH <address> (<address>)',
+    );
     assert.equal(hideAddresses('getaddrinfo ENOTFOUND shop.example'), 'getaddrinfo ENOTFOUND shop.example');
   });
 

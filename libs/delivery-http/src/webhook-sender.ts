@@ -190,14 +190,20 @@ export function hideAddresses(message: string): string {
   return message
     .split(/(\s+)/)
     .map((token) => {
-      const m = /^(\[?)([^\]\s]*?)(\]?)(:\d+)?([,;:)]?)$/.exec(token);
-      if (m && isIP(m[2]) !== 0) return `<address>${m[5]}`;
-      // "::1:8080": an IPv6 address with a port appended without brackets.
-      const port = /^(.*):(\d+)([,;)]?)$/.exec(token);
-      if (port && isIP(port[1]) !== 0) return `<address>${port[3]}`;
-      return token;
+      // Punctuation around an address ("(10.0.0.1)", "10.0.0.1:80,") stays; the address goes.
+      const m = /^(\(?)(.*?)([,;)]*)$/.exec(token);
+      return m && isAddress(m[2]) ? `${m[1]}<address>${m[3]}` : token;
     })
     .join('');
+}
+
+/** An IP address as it appears in a socket error: bare, bracketed, or followed by ":port". */
+function isAddress(text: string): boolean {
+  const bracketed = /^\[(.*)\](?::\d+)?$/.exec(text);
+  if (bracketed) return isIP(bracketed[1]) !== 0;
+  if (isIP(text) !== 0) return true;
+  const withPort = /^(.*):\d+$/.exec(text);
+  return withPort !== null && isIP(withPort[1]) !== 0;
 }
 
 /** Per-attempt trace, found again from undici's diagnostics channels to learn the socket's peer address. */

@@ -7,14 +7,15 @@ export const ENDPOINT_EVENT_TYPES_MAX = 100;
 export const EVENT_TYPE_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 export const RATE_LIMIT_PER_SECOND_MAX = 10_000;
 
-/** Headers Tern sets itself: an endpoint cannot override them (compared lower-case; plus every "webhook-*"). */
+/**
+ * Headers Tern sets itself: an endpoint cannot override them (compared lower-case; plus every "webhook-*").
+ * Connection-level headers are refused separately (CONNECTION_HEADER_NAMES).
+ */
 export const RESERVED_HEADER_NAMES: readonly string[] = [
   'content-type',
   'content-length',
   'user-agent',
   'host',
-  'connection',
-  'transfer-encoding',
 ];
 export const RESERVED_HEADER_PREFIX = 'webhook-';
 
