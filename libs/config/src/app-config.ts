@@ -236,6 +236,21 @@ export class AppConfig {
   @Max(3_600_000)
   RECONCILER_GRACE_MS = 60_000;
 
+  /**
+   * A known attempt result whose write failed (Postgres restarting) is written again, waiting this long first and
+   * doubling up to RECORD_RETRY_MAX_DELAY_MS, until the attempt would be presumed lost
+   * (DELIVERY_ATTEMPT_TIMEOUT_MS + RECONCILER_GRACE_MS after its claim).
+   */
+  @IsInt()
+  @Min(10)
+  @Max(60_000)
+  RECORD_RETRY_BASE_DELAY_MS = 200;
+
+  @IsInt()
+  @Min(10)
+  @Max(60_000)
+  RECORD_RETRY_MAX_DELAY_MS = 2000;
+
   @IsInt()
   @Min(0)
   @Max(3_600_000)

@@ -4,3 +4,4 @@ export * from './migrator';
 export * from './dependency-check';
 export { Prisma } from './generated/prisma/client';
 export * from './preflight';
+export * from './database-errors';

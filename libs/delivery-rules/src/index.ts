@@ -5,3 +5,4 @@ export * from './signing';
 export * from './circuit-breaker';
 export * from './fair-share';
 export * from './payload-filter';
+export * from './in-flight';

@@ -37,7 +37,7 @@ export const METRIC = {
   queueWait: 'tern_delivery_queue_wait_seconds',
   /** Gauge: attempts in flight in this process. */
   inFlight: 'tern_delivery_in_flight',
-  /** Counter {reason: endpoint_in_flight|rate_limit}: jobs put back without an attempt. */
+  /** Counter {reason: endpoint_in_flight|rate_limit|claim_deferred}: jobs put back without an attempt. */
   throttled: 'tern_delivery_throttled_total',
   /** Counter {action: requeued|expired}: what the reconciler did. */
   reconcilerActions: 'tern_reconciler_actions_total',
@@ -49,6 +49,8 @@ export const METRIC = {
   retentionDeleted: 'tern_retention_deleted_total',
   /** Counter {type}: operational events written (endpoint.disabled, delivery.failed, endpoint.recovered). */
   operationalEvents: 'tern_operational_events_total',
+  /** Counter: attempt results written again because the database was unavailable at the first write. */
+  recordRetries: 'tern_attempt_record_retries_total',
 } as const;
 
 /** Queue states reported by tern_queue_jobs. */
@@ -186,7 +188,7 @@ export class WorkerMetrics extends TernMetrics {
   });
   readonly throttled = new Counter({
     name: METRIC.throttled,
-    help: 'Jobs put back without an attempt (endpoint at its in-flight cap or rate limit).',
+    help: 'Jobs put back without an attempt (endpoint at its in-flight cap or rate limit; claim deferred: not due yet or another attempt in flight).',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
@@ -211,6 +213,11 @@ export class WorkerMetrics extends TernMetrics {
     name: METRIC.retentionDeleted,
     help: 'Rows deleted by the retention purge, by table.',
     labelNames: ['table'] as const,
+    registers: [this.registry],
+  });
+  readonly recordRetries = new Counter({
+    name: METRIC.recordRetries,
+    help: 'Attempt results written again because the database was unavailable at the first write.',
     registers: [this.registry],
   });
   readonly operationalEvents = new Counter({

@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { DomainError, FieldProblem } from '@tern/core';
+import { databaseFailure } from '@tern/database';
 import type { Request, Response } from 'express';
 
 /** The one error shape of the API: { status, error, message, fields? }. */
@@ -9,7 +10,12 @@ export interface ApiErrorBody {
   message: string;
   fields?: FieldProblem[];
   requestId?: string;
+  /** On 503: the dependency that is unavailable. */
+  dependency?: string;
 }
+
+/** Retry-After (seconds) sent with a 503 while a dependency is down: a few seconds, as a restart takes. */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
 const CODES: Record<number, string> = {
   400: 'bad_request',
@@ -34,6 +40,27 @@ export class ApiErrorFilter implements ExceptionFilter {
     const ctx = host.switchToHttp();
     const res = ctx.getResponse<Response>();
     const req = ctx.getRequest<Request>();
+    const failure = databaseFailure(exception);
+    if (failure.kind === 'unavailable') {
+      // Nothing was accepted (the write, if any, did not commit or is unknown): the client retries, with the same
+      // idempotency key, after Retry-After.
+      this.logger.warn(
+        `${req.method} ${req.path}: PostgreSQL unavailable (${failure.sqlState ?? 'not reachable'})`,
+      );
+      if (!res.headersSent) {
+        res
+          .status(503)
+          .setHeader('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS))
+          .json({
+            status: 503,
+            error: CODES[503],
+            message: 'PostgreSQL is unavailable; retry after a few seconds (same idempotency key)',
+            dependency: 'postgres',
+            requestId: (req as Request & { id?: string }).id,
+          } satisfies ApiErrorBody);
+      }
+      return;
+    }
     const body = this.toBody(exception);
     body.requestId = (req as Request & { id?: string }).id;
     if (body.status >= 500) {

@@ -47,7 +47,7 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
   async process(job: Job<DeliveryJobData>, token?: string): Promise<string> {
     const result = await this.delivery.attempt(job.data);
     if (result.kind === 'done') return result.outcome;
-    const at = result.kind === 'retry' ? result.at.getTime() : Date.now() + result.delayMs;
+    const at = result.kind === 'throttled' ? Date.now() + result.delayMs : result.at.getTime();
     await job.moveToDelayed(at, token);
     throw new DelayedError();
   }

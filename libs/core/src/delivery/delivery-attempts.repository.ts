@@ -22,11 +22,18 @@ export interface ClaimedDelivery {
   previousInterrupted: boolean;
   /** When the delivery was due (its next_attempt_at before this claim): the queue wait ends at the claim. */
   dueAt: Date | null;
+  /** The delivery's in_flight_since as Postgres wrote it at this claim: the result is applied only if it still holds. */
+  claimToken: string;
 }
 
 /** A claimed id that was past its deadline: the claim failed it (deadline_exceeded) instead. */
 export interface ExpiredClaim {
   expired: FailedDeliveryRef;
+}
+
+/** A claimed id that may not be attempted yet (not due, or another attempt is in flight): try again then. */
+export interface DeferredClaim {
+  notBefore: Date;
 }
 
 export type AttemptOutcome = 'succeeded' | 'retrying' | 'failed';
@@ -37,6 +44,8 @@ export interface AttemptRecord {
   endpointId: string;
   eventId: string;
   number: number;
+  /** The claim this attempt belongs to (ClaimedDelivery.claimToken). */
+  claimToken: string;
   startedAt: Date;
   durationMs: number;
   url: string;
@@ -53,24 +62,32 @@ export interface AttemptRecord {
   lastError: string | null;
 }
 
+/** One row of the claim statement; which columns are set depends on `kind`. */
 interface ClaimRow {
+  kind: 'claimed' | 'expired' | 'deferred';
   id: string;
-  application_id: string;
-  endpoint_id: string;
-  event_id: string;
-  attempt_count: number;
-  attempt_base: number;
-  deadline_at: Date;
+  application_id: string | null;
+  endpoint_id: string | null;
+  event_id: string | null;
+  attempt_count: number | null;
+  attempt_base: number | null;
+  deadline_at: Date | null;
   interrupted: boolean;
-  event_type: string;
-  event_created_at: Date;
-  payload: string;
+  event_type: string | null;
+  event_created_at: Date | null;
+  payload: string | null;
   due_at: Date | null;
-  expired: boolean;
+  claim_token: string | null;
+  not_before: Date | null;
   endpoint_url: string | null;
   endpoint_kind: EndpointKind | null;
   last_status_code: number | null;
 }
+
+type ExpiredRow = Omit<FailedRow, 'endpoint_url' | 'endpoint_kind' | 'last_error'> & {
+  endpoint_url: string | null;
+  endpoint_kind: EndpointKind | null;
+};
 
 interface FailedRow {
   id: string;
@@ -117,27 +134,44 @@ export class DeliveryAttemptsRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   /**
-   * Marks each still-pending, not-past-deadline delivery as having an attempt in flight, numbers that attempt, and
-   * logs the previous attempt as `interrupted` if one was in flight and never recorded. Past-deadline pending
-   * deliveries are failed (`deadline_exceeded`). Returns a claim per id, an ExpiredClaim for ids failed that way,
-   * or null for ids with nothing to attempt.
+   * Claims each delivery that may be attempted now: pending, due (`next_attempt_at` reached) and with no attempt in
+   * flight younger than `presumedLostAfterMs` (see inFlightPresumedLostAfterMs). A claim marks the delivery
+   * `in_flight_since = now()` (that value, as text, is the claim's token: its result is only applied while the
+   * delivery still carries it), numbers the attempt, and logs the previous attempt as `interrupted` if one was in
+   * flight past the cutoff and never recorded. Per id, in order:
+   * - a ClaimedDelivery;
+   * - an ExpiredClaim: past its deadline with nothing in flight, failed here (`deadline_exceeded`);
+   * - a DeferredClaim: not due yet, or another attempt is in flight — try again at `notBefore`;
+   * - null: nothing to attempt (not pending, or gone).
    */
-  async claim(ids: string[]): Promise<(ClaimedDelivery | ExpiredClaim | null)[]> {
+  async claim(
+    ids: string[],
+    presumedLostAfterMs: number,
+  ): Promise<(ClaimedDelivery | ExpiredClaim | DeferredClaim | null)[]> {
+    // $queryRawUnsafe: the statement is fixed text with positional parameters (tagged $queryRaw can't name it
+    // once for the statement cache across calls with different id counts).
     const rows = await this.prisma.$queryRawUnsafe<ClaimRow[]>(
-      `WITH expired AS (
-         UPDATE deliveries SET status = 'failed', last_error = 'deadline_exceeded', next_attempt_at = NULL,
-                in_flight_since = NULL, completed_at = now(), updated_at = now()
-         WHERE id = ANY($1::text[]) AND status = 'pending' AND deadline_at <= now()
-         RETURNING id, application_id, endpoint_id, event_id, event_type, attempt_count, last_status_code
-       ), prev AS (
-         SELECT id, in_flight_since, next_attempt_at FROM deliveries
-         WHERE id = ANY($1::text[]) AND status = 'pending' AND deadline_at > now()
+      `WITH cand AS (
+         SELECT id, in_flight_since, next_attempt_at, deadline_at,
+                (in_flight_since IS NOT NULL
+                 AND in_flight_since >= now() - $3::int * interval '1 millisecond') AS busy
+         FROM deliveries
+         WHERE id = ANY($1::text[]) AND status = 'pending'
          ORDER BY id FOR UPDATE
+       ), expired AS (
+         UPDATE deliveries d SET status = 'failed', last_error = 'deadline_exceeded', next_attempt_at = NULL,
+                in_flight_since = NULL, completed_at = now(), updated_at = now()
+         FROM cand WHERE d.id = cand.id AND NOT cand.busy AND cand.deadline_at <= now()
+         RETURNING d.id, d.application_id, d.endpoint_id, d.event_id, d.event_type, d.attempt_count,
+                   d.last_status_code
        ), upd AS (
          UPDATE deliveries d SET in_flight_since = now(), attempt_count = d.attempt_count + 1, updated_at = now()
-         FROM prev WHERE d.id = prev.id
+         FROM cand
+         WHERE d.id = cand.id AND NOT cand.busy AND cand.deadline_at > now()
+           AND coalesce(cand.next_attempt_at, now()) <= now()
          RETURNING d.id, d.application_id, d.endpoint_id, d.event_id, d.attempt_count, d.attempt_base, d.deadline_at,
-                   prev.in_flight_since AS interrupted_since, prev.next_attempt_at AS due_at
+                   cand.in_flight_since AS interrupted_since, cand.next_attempt_at AS due_at,
+                   d.in_flight_since::text AS claim_token
        ), interrupted AS (
          INSERT INTO attempts (id, delivery_id, application_id, endpoint_id, event_id, number, started_at, url,
                                error_class, error_message, outcome)
@@ -146,44 +180,58 @@ export class DeliveryAttemptsRepository {
          FROM upd JOIN endpoints ep ON ep.id = upd.endpoint_id
          WHERE upd.interrupted_since IS NOT NULL
        )
-       SELECT upd.id, upd.application_id, upd.endpoint_id, upd.event_id, upd.attempt_count, upd.attempt_base, upd.deadline_at,
-              upd.interrupted_since IS NOT NULL AS interrupted, e.event_type, e.created_at AS event_created_at,
-              e.payload::text AS payload, upd.due_at, false AS expired, NULL::text AS endpoint_url,
-              NULL::text AS endpoint_kind, NULL::int AS last_status_code
+       SELECT 'claimed' AS kind, upd.id, upd.application_id, upd.endpoint_id, upd.event_id, upd.attempt_count,
+              upd.attempt_base, upd.deadline_at, upd.interrupted_since IS NOT NULL AS interrupted, e.event_type,
+              e.created_at AS event_created_at, e.payload::text AS payload, upd.due_at, upd.claim_token,
+              NULL::timestamptz AS not_before, NULL::text AS endpoint_url, NULL::text AS endpoint_kind,
+              NULL::int AS last_status_code
        FROM upd JOIN events e ON e.id = upd.event_id
        UNION ALL
-       SELECT x.id, x.application_id, x.endpoint_id, x.event_id, x.attempt_count, 0, NULL, false, x.event_type, NULL,
-              NULL, NULL, true, ep.url, ep.kind::text, x.last_status_code
-       FROM expired x JOIN endpoints ep ON ep.id = x.endpoint_id`,
+       SELECT 'expired', x.id, x.application_id, x.endpoint_id, x.event_id, x.attempt_count, 0, NULL, false,
+              x.event_type, NULL, NULL, NULL, NULL, NULL, ep.url, ep.kind::text, x.last_status_code
+       FROM expired x JOIN endpoints ep ON ep.id = x.endpoint_id
+       UNION ALL
+       SELECT 'deferred', c.id, NULL, NULL, NULL, NULL, NULL, NULL, false, NULL, NULL, NULL, NULL, NULL,
+              CASE WHEN c.busy THEN c.in_flight_since + $3::int * interval '1 millisecond'
+                   ELSE c.next_attempt_at END,
+              NULL, NULL, NULL
+       FROM cand c
+       WHERE c.busy OR (c.deadline_at > now() AND c.next_attempt_at > now())`,
       ids,
       INTERRUPTED_MESSAGE,
+      presumedLostAfterMs,
     );
     const byId = new Map(rows.map((r) => [r.id, r]));
     return ids.map((id) => {
       const r = byId.get(id);
       if (!r) return null;
-      if (r.expired) return { expired: toFailedDelivery({ ...r, last_error: 'deadline_exceeded' }) };
+      if (r.kind === 'deferred') return { notBefore: r.not_before as Date };
+      if (r.kind === 'expired') {
+        return { expired: toFailedDelivery({ ...(r as ExpiredRow), last_error: 'deadline_exceeded' }) };
+      }
       return {
         deliveryId: r.id,
-        applicationId: r.application_id,
-        endpointId: r.endpoint_id,
-        eventId: r.event_id,
-        eventType: r.event_type,
-        eventCreatedAt: r.event_created_at,
-        payloadJson: r.payload,
-        attemptNumber: r.attempt_count,
-        attemptBase: r.attempt_base,
-        deadlineAt: r.deadline_at,
+        applicationId: r.application_id as string,
+        endpointId: r.endpoint_id as string,
+        eventId: r.event_id as string,
+        eventType: r.event_type as string,
+        eventCreatedAt: r.event_created_at as Date,
+        payloadJson: r.payload as string,
+        attemptNumber: r.attempt_count as number,
+        attemptBase: r.attempt_base as number,
+        deadlineAt: r.deadline_at as Date,
         previousInterrupted: r.interrupted,
         dueAt: r.due_at,
+        claimToken: r.claim_token as string,
       };
     });
   }
 
   /**
-   * Records attempts and moves their deliveries on, in one statement. A delivery is only updated if the attempt
-   * is still its latest (guards against a stale worker overwriting a newer attempt). Returns, per record, whether
-   * the delivery was updated.
+   * Records attempts and moves their deliveries on, in one statement. Every attempt is logged; a delivery is only
+   * moved on by the attempt of its current claim (same number and claim token): a late result of an attempt that
+   * was superseded — taken over, or the delivery failed or re-queued meanwhile — is logged and decides nothing.
+   * Returns, per record, whether the delivery was updated.
    */
   async record(records: AttemptRecord[]): Promise<boolean[]> {
     const json = JSON.stringify(
@@ -193,6 +241,7 @@ export class DeliveryAttemptsRepository {
         endpoint_id: r.endpointId,
         event_id: r.eventId,
         number: r.number,
+        claim_token: r.claimToken,
         started_at: r.startedAt.toISOString(),
         duration_ms: r.durationMs,
         url: r.url,
@@ -210,7 +259,7 @@ export class DeliveryAttemptsRepository {
     const rows = await this.prisma.$queryRawUnsafe<{ id: string }[]>(
       `WITH v AS (
          SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(
-           delivery_id text, application_id text, endpoint_id text, event_id text, number int,
+           delivery_id text, application_id text, endpoint_id text, event_id text, number int, claim_token text,
            started_at timestamptz, duration_ms int, url text, request_headers jsonb, response_status int,
            response_headers jsonb, response_body text, error_class text, error_message text, outcome text,
            next_attempt_at timestamptz, last_error text)
@@ -232,7 +281,8 @@ export class DeliveryAttemptsRepository {
          completed_at = CASE WHEN v.outcome = 'retrying' THEN NULL ELSE now() END,
          updated_at = now()
        FROM v
-       WHERE d.id = v.delivery_id AND d.attempt_count = v.number AND d.status = 'pending'
+       WHERE d.id = v.delivery_id AND d.status = 'pending' AND d.attempt_count = v.number
+         AND d.in_flight_since = v.claim_token::timestamptz
        RETURNING d.id`,
       json,
     );

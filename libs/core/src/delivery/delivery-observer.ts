@@ -22,8 +22,13 @@ export class DeliveryObserver implements OnApplicationShutdown {
     operational.onWritten = (type) => metrics.operationalEvents.inc({ type });
   }
 
-  throttled(reason: 'endpoint_in_flight' | 'rate_limit'): void {
+  throttled(reason: 'endpoint_in_flight' | 'rate_limit' | 'claim_deferred'): void {
     this.metrics.throttled.inc({ reason });
+  }
+
+  /** An attempt result is being written again (the database was unavailable). */
+  recordRetried(): void {
+    this.metrics.recordRetries.inc();
   }
 
   attemptStarted(): void {

@@ -4,10 +4,15 @@ import { WebhookSender } from '@tern/delivery-http';
 import {
   AddressPolicy,
   classifyAttempt,
+  inFlightPresumedLostAfterMs,
   nextAttemptAt,
+  recordRetryDelayMs,
+  RecordRetryPolicy,
   RetryPolicy,
   signatureHeader,
 } from '@tern/delivery-rules';
+import { isDatabaseUnavailable } from '@tern/database';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { MicroBatcher } from '../common/micro-batcher';
 import { EndpointsService } from '../endpoints/endpoints.service';
@@ -17,6 +22,7 @@ import { TERN_VERSION } from '../version';
 import {
   AttemptRecord,
   ClaimedDelivery,
+  DeferredClaim,
   DeliveryAttemptsRepository,
   ExpiredClaim,
 } from './delivery-attempts.repository';
@@ -28,6 +34,8 @@ import { ThrottleBackoff } from './throttle-backoff';
 export type AttemptResult =
   | { kind: 'done'; outcome: 'succeeded' | 'failed' | 'skipped' }
   | { kind: 'retry'; at: Date }
+  /** Not due yet, or another attempt of the delivery is in flight: run the job again at `at`. */
+  | { kind: 'deferred'; at: Date }
   | { kind: 'throttled'; delayMs: number };
 
 /** Claims and results are batched: at most this many per statement, and at most this long a wait. */
@@ -43,10 +51,13 @@ export class DeliveryService implements OnApplicationShutdown {
   private readonly logger = new Logger(DeliveryService.name);
   private readonly sender: WebhookSender;
   private readonly policy: RetryPolicy;
+  private readonly recordRetry: RecordRetryPolicy;
+  /** After this long in flight an attempt may be taken over (inFlightPresumedLostAfterMs). */
+  private readonly presumedLostAfterMs: number;
   private readonly inFlight = new Map<string, number>();
   private readonly backoff = new ThrottleBackoff();
   private readonly limiters = new Map<number, RateLimiterRedis>();
-  private readonly claims: MicroBatcher<string, ClaimedDelivery | ExpiredClaim | null>;
+  private readonly claims: MicroBatcher<string, ClaimedDelivery | ExpiredClaim | DeferredClaim | null>;
   private readonly results: MicroBatcher<AttemptRecord, boolean>;
 
   constructor(
@@ -69,7 +80,19 @@ export class DeliveryService implements OnApplicationShutdown {
       maxDelayMs: config.RETRY_MAX_DELAY_MS,
       jitter: config.RETRY_JITTER,
     };
-    this.claims = new MicroBatcher((ids) => this.repo.claim(ids), CLAIM_BATCH.maxSize, CLAIM_BATCH.maxWaitMs);
+    this.recordRetry = {
+      baseDelayMs: config.RECORD_RETRY_BASE_DELAY_MS,
+      maxDelayMs: config.RECORD_RETRY_MAX_DELAY_MS,
+    };
+    this.presumedLostAfterMs = inFlightPresumedLostAfterMs({
+      attemptTimeoutMs: config.DELIVERY_ATTEMPT_TIMEOUT_MS,
+      graceMs: config.RECONCILER_GRACE_MS,
+    });
+    this.claims = new MicroBatcher(
+      (ids) => this.repo.claim(ids, this.presumedLostAfterMs),
+      CLAIM_BATCH.maxSize,
+      CLAIM_BATCH.maxWaitMs,
+    );
     this.results = new MicroBatcher(
       (rs) => this.repo.record(rs),
       RECORD_BATCH.maxSize,
@@ -125,6 +148,10 @@ export class DeliveryService implements OnApplicationShutdown {
     try {
       const claim = await this.claims.add(job.deliveryId);
       if (!claim) return { kind: 'done', outcome: 'skipped' };
+      if ('notBefore' in claim) {
+        this.observer.throttled('claim_deferred');
+        return { kind: 'deferred', at: claim.notBefore };
+      }
       if ('expired' in claim) {
         this.observer.deliveriesExpired([claim.expired]);
         return { kind: 'done', outcome: 'failed' };
@@ -144,6 +171,7 @@ export class DeliveryService implements OnApplicationShutdown {
     releaseEndpointSlot: () => void,
   ): Promise<AttemptResult> {
     const startedAt = new Date();
+    const giveUpAt = startedAt.getTime() + this.presumedLostAfterMs;
     const body = buildBody(claim);
     const timestamp = Math.floor(startedAt.getTime() / 1000);
     const signature = signatureHeader(secrets, claim.eventId, timestamp, body);
@@ -186,6 +214,7 @@ export class DeliveryService implements OnApplicationShutdown {
       endpointId: claim.endpointId,
       eventId: claim.eventId,
       number: claim.attemptNumber,
+      claimToken: claim.claimToken,
       startedAt,
       durationMs: result.durationMs,
       url,
@@ -203,7 +232,7 @@ export class DeliveryService implements OnApplicationShutdown {
       nextAttemptAt: next,
       lastError,
     };
-    const recorded = await this.results.add(record);
+    const recorded = await this.recordKnownResult(record, giveUpAt);
     if (!recorded) {
       this.logger.warn(
         `attempt ${claim.attemptNumber} of ${claim.deliveryId} was superseded; logged, not applied`,
@@ -221,6 +250,32 @@ export class DeliveryService implements OnApplicationShutdown {
     }
     if (outcome === 'retrying' && next) return { kind: 'retry', at: next };
     return { kind: 'done', outcome: outcome === 'succeeded' ? 'succeeded' : 'failed' };
+  }
+
+  /**
+   * Writes an attempt's result. The outcome is known (the receiver answered or didn't); only its row is missing, so
+   * while Postgres is unavailable the write is retried with capped backoff rather than failing the job (which would
+   * log the attempt `interrupted` and send it again). Stops at `giveUpAt`, when the attempt may be presumed lost and
+   * taken over; a write that lands later still logs the attempt but decides nothing (claim token).
+   */
+  private async recordKnownResult(record: AttemptRecord, giveUpAt: number): Promise<boolean> {
+    for (let retry = 1; ; retry++) {
+      try {
+        return await this.results.add(record);
+      } catch (err) {
+        const delay = isDatabaseUnavailable(err)
+          ? recordRetryDelayMs(this.recordRetry, retry, Date.now(), giveUpAt)
+          : null;
+        if (delay === null) throw err;
+        this.observer.recordRetried();
+        if (retry === 1) {
+          this.logger.warn(
+            `result of attempt ${record.number} of ${record.deliveryId} not written (database unavailable); retrying`,
+          );
+        }
+        await sleep(delay);
+      }
+    }
   }
 
   private async rateLimitWait(endpointId: string, perSecond: number): Promise<number> {

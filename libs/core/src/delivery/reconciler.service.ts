@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '@tern/config';
+import { inFlightPresumedLostAfterMs } from '@tern/delivery-rules';
 import { Queue } from 'bullmq';
 import { withTimeout } from '../common/with-timeout';
 import { DELIVERY_QUEUE, deliveryJob } from '../queue/queue.constants';
@@ -48,7 +49,11 @@ export class ReconcilerService implements OnApplicationBootstrap, OnModuleDestro
 
   async runOnce(now = new Date()): Promise<{ requeued: number; expired: number }> {
     const grace = this.config.RECONCILER_GRACE_MS;
-    const inFlightCutoff = new Date(now.getTime() - this.config.DELIVERY_ATTEMPT_TIMEOUT_MS - grace);
+    const lostAfterMs = inFlightPresumedLostAfterMs({
+      attemptTimeoutMs: this.config.DELIVERY_ATTEMPT_TIMEOUT_MS,
+      graceMs: grace,
+    });
+    const inFlightCutoff = new Date(now.getTime() - lostAfterMs);
     const failed = await this.repo.failPastDeadline(inFlightCutoff, RECONCILE_BATCH);
     const expired = failed.length;
     this.observer.deliveriesExpired(failed);

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Prisma, PrismaService } from '@tern/database';
+import { isStatementError, Prisma, PrismaService } from '@tern/database';
 import { PageCursor } from '../common/pagination';
 import { OUTBOX_CHANNEL } from '../queue/queue.constants';
 
@@ -113,17 +113,9 @@ export class EventsRepository {
     return inserted;
   }
 
-  /**
-   * True when Postgres itself rejected a statement (constraint, trigger, bad value...): the statement was rolled
-   * back. False for everything else, e.g. a connection lost before the answer (the commit may have happened).
-   */
+  /** True when Postgres itself rejected a statement: it was rolled back (see databaseFailure). */
   isStatementError(err: unknown): boolean {
-    if (!(err instanceof Prisma.PrismaClientKnownRequestError)) return false;
-    const cause = (err.meta?.driverAdapterError as { cause?: { kind?: unknown; code?: unknown } } | undefined)
-      ?.cause;
-    const code = typeof cause?.code === 'string' ? cause.code : '';
-    // Class 08: connection exceptions; 57P: operator intervention (shutdown, crash recovery).
-    return cause?.kind === 'postgres' && code.length === 5 && !/^(08|57P)/.test(code);
+    return isStatementError(err);
   }
 
   /** The application's events holding these idempotency keys, with their delivery counts. */

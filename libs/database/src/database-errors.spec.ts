@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { databaseFailure, isDatabaseUnavailable, isStatementError } from './database-errors';
+import { Prisma } from './generated/prisma/client';
+
+/** The shape Prisma 7's pg adapter throws (seen on this machine: docs/reliability.md). */
+function adapterError(cause: Record<string, unknown>): Prisma.PrismaClientKnownRequestError {
+  return new Prisma.PrismaClientKnownRequestError('Raw query failed', {
+    code: 'P2010',
+    clientVersion: '7',
+    meta: { driverAdapterError: { name: 'DriverAdapterError', cause } },
+  });
+}
+
+describe('databaseFailure', () => {
+  it('a terminated backend (57P01, Postgres restarting) is unavailable, not a statement error', () => {
+    const err = adapterError({ kind: 'postgres', code: '57P01', message: 'terminating connection' });
+    assert.deepEqual(databaseFailure(err), { kind: 'unavailable', sqlState: '57P01' });
+    assert.equal(isStatementError(err), false);
+  });
+
+  it('cannot_connect_now (57P03) and connection exceptions (08006) are unavailable', () => {
+    assert.equal(isDatabaseUnavailable(adapterError({ kind: 'postgres', code: '57P03' })), true);
+    assert.equal(isDatabaseUnavailable(adapterError({ kind: 'postgres', code: '08006' })), true);
+  });
+
+  it('an unreachable server (adapter kind DatabaseNotReachable) is unavailable', () => {
+    const err = adapterError({ kind: 'DatabaseNotReachable', host: '127.0.0.1', port: 5499 });
+    assert.deepEqual(databaseFailure(err), { kind: 'unavailable', sqlState: null });
+  });
+
+  it('a unique violation is a statement error', () => {
+    const err = adapterError({ kind: 'postgres', code: '23505' });
+    assert.deepEqual(databaseFailure(err), { kind: 'statement', sqlState: '23505' });
+    assert.equal(isDatabaseUnavailable(err), false);
+  });
+
+  it('pg socket errors are unavailable; ordinary errors are other', () => {
+    assert.equal(isDatabaseUnavailable(Object.assign(new Error('x'), { code: 'ECONNREFUSED' })), true);
+    assert.deepEqual(databaseFailure(new Error('boom')), { kind: 'other' });
+    assert.deepEqual(databaseFailure(undefined), { kind: 'other' });
+  });
+});

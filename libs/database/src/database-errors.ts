@@ -1,0 +1,67 @@
+import { Prisma } from './generated/prisma/client';
+
+/**
+ * What went wrong with a database call, read once from the error Prisma throws. Prisma 7 with the pg adapter
+ * reports driver failures as `PrismaClientKnownRequestError` whose `meta.driverAdapterError.cause` carries either
+ * the Postgres SQLSTATE (`kind: 'postgres'`, `code`) or a connection-level kind (`DatabaseNotReachable`…). This is
+ * the only place that reads that shape; everything else asks `databaseFailure()`.
+ */
+export type DatabaseFailure =
+  /** Postgres rejected the statement (constraint, bad value…): it was rolled back; retrying won't help. */
+  | { kind: 'statement'; sqlState: string }
+  /** The database could not be reached or the connection broke (restart, failover, network): try again later. */
+  | { kind: 'unavailable'; sqlState: string | null }
+  /** Anything else (not a database error, or an unknown shape). */
+  | { kind: 'other' };
+
+/** SQLSTATE classes and codes that mean "the server is going away or not accepting work right now". */
+const UNAVAILABLE_SQLSTATE = /^(08|57P0[1-3]|53300)/;
+/** Prisma's own codes for a database that cannot be reached, closed the connection or timed the pool out. */
+const UNAVAILABLE_PRISMA_CODES = ['P1001', 'P1002', 'P1008', 'P1017', 'P2024'];
+/** Connection-level kinds of the driver adapter. */
+const UNAVAILABLE_ADAPTER_KINDS = [
+  'DatabaseNotReachable',
+  'ConnectionClosed',
+  'SocketTimeout',
+  'TooManyConnections',
+  'DatabaseDoesNotExist',
+];
+/** Node socket error codes seen when pg's own client (not through Prisma) loses the server. */
+const UNAVAILABLE_SOCKET_CODES = ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND'];
+
+export function databaseFailure(err: unknown): DatabaseFailure {
+  if (err instanceof Prisma.PrismaClientKnownRequestError) {
+    const cause = (err.meta?.driverAdapterError as { cause?: { kind?: unknown; code?: unknown } } | undefined)
+      ?.cause;
+    const kind = typeof cause?.kind === 'string' ? cause.kind : '';
+    const code = typeof cause?.code === 'string' ? cause.code : '';
+    if (kind === 'postgres' && code.length === 5) {
+      return UNAVAILABLE_SQLSTATE.test(code)
+        ? { kind: 'unavailable', sqlState: code }
+        : { kind: 'statement', sqlState: code };
+    }
+    if (UNAVAILABLE_ADAPTER_KINDS.includes(kind) || UNAVAILABLE_PRISMA_CODES.includes(err.code)) {
+      return { kind: 'unavailable', sqlState: null };
+    }
+    return { kind: 'other' };
+  }
+  if (err instanceof Prisma.PrismaClientInitializationError) return { kind: 'unavailable', sqlState: null };
+  const e = err as { code?: unknown } | null;
+  if (typeof e?.code === 'string') {
+    if (UNAVAILABLE_SOCKET_CODES.includes(e.code)) return { kind: 'unavailable', sqlState: null };
+    if (/^[0-9A-Z]{5}$/.test(e.code) && UNAVAILABLE_SQLSTATE.test(e.code)) {
+      return { kind: 'unavailable', sqlState: e.code };
+    }
+  }
+  return { kind: 'other' };
+}
+
+/** Postgres itself rejected the statement, so it was rolled back (not a lost connection: that may have committed). */
+export function isStatementError(err: unknown): boolean {
+  return databaseFailure(err).kind === 'statement';
+}
+
+/** The database is down, restarting or unreachable: the call may succeed if tried again later. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  return databaseFailure(err).kind === 'unavailable';
+}
