@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ApiHarness } from './support/api-harness';
 import { freePort } from './support/free-port';
-import { applyTestEnv } from './support/test-env';
+import { TcpProxy } from './support/tcp-proxy';
+import { applyTestEnv, TEST_ENV } from './support/test-env';
 
 describe('readiness with Redis unreachable', () => {
   let api: ApiHarness;
@@ -43,5 +44,42 @@ describe('readiness with Redis unreachable', () => {
       body: { url: 'https://example.com/hook' },
     });
     assert.equal(ep.status, 201);
+  });
+});
+
+describe('the API while PostgreSQL is unavailable', () => {
+  let api: ApiHarness;
+  let proxy: TcpProxy;
+  let app: { id: string; key: string };
+
+  before(async () => {
+    const pg = new URL(TEST_ENV.DATABASE_URL);
+    proxy = await TcpProxy.start({ host: pg.hostname, port: Number(pg.port || 5432) });
+    api = await ApiHarness.start({ DATABASE_URL: proxy.rewrite(TEST_ENV.DATABASE_URL) });
+    app = await api.createApplication('postgres down');
+  });
+  after(async () => {
+    await api?.stop();
+    await proxy?.close();
+    applyTestEnv();
+  });
+
+  it('answers 503 with Retry-After naming postgres (not 500), and accepts again once it is back', async () => {
+    proxy.cut();
+    const down = await api.request('POST', '/v1/events', {
+      key: app.key,
+      body: { eventType: 'order.created', payload: { n: 1 } },
+    });
+    assert.equal(down.status, 503, JSON.stringify(down.body));
+    assert.equal(down.body.error, 'service_unavailable');
+    assert.equal(down.body.dependency, 'postgres');
+    assert.match(down.headers.get('retry-after') ?? '', /^\d+$/);
+
+    proxy.restore();
+    const back = await api.request('POST', '/v1/events', {
+      key: app.key,
+      body: { eventType: 'order.created', payload: { n: 2 } },
+    });
+    assert.equal(back.status, 202, JSON.stringify(back.body));
   });
 });

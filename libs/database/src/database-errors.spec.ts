@@ -35,6 +35,10 @@ describe('databaseFailure', () => {
     assert.equal(isDatabaseUnavailable(err), false);
   });
 
+  it("pg's unwrapped 'Connection terminated unexpectedly' (idle pooled connection lost) is unavailable", () => {
+    assert.equal(isDatabaseUnavailable(new Error('Connection terminated unexpectedly')), true);
+  });
+
   it('pg socket errors are unavailable; ordinary errors are other', () => {
     assert.equal(isDatabaseUnavailable(Object.assign(new Error('x'), { code: 'ECONNREFUSED' })), true);
     assert.deepEqual(databaseFailure(new Error('boom')), { kind: 'other' });

@@ -26,6 +26,12 @@ const UNAVAILABLE_ADAPTER_KINDS = [
   'TooManyConnections',
   'DatabaseDoesNotExist',
 ];
+/**
+ * pg's own errors for a connection lost under it (they reach callers unwrapped, e.g. an idle pooled connection
+ * that the server closed); they carry no code, only these messages.
+ */
+const PG_CONNECTION_LOST =
+  /^(Connection terminated|Client has encountered a connection error|Connection ended)/;
 /** Node socket error codes seen when pg's own client (not through Prisma) loses the server. */
 const UNAVAILABLE_SOCKET_CODES = ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND'];
 
@@ -46,7 +52,10 @@ export function databaseFailure(err: unknown): DatabaseFailure {
     return { kind: 'other' };
   }
   if (err instanceof Prisma.PrismaClientInitializationError) return { kind: 'unavailable', sqlState: null };
-  const e = err as { code?: unknown } | null;
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (err instanceof Error && PG_CONNECTION_LOST.test(err.message) && e?.code === undefined) {
+    return { kind: 'unavailable', sqlState: null };
+  }
   if (typeof e?.code === 'string') {
     if (UNAVAILABLE_SOCKET_CODES.includes(e.code)) return { kind: 'unavailable', sqlState: null };
     if (/^[0-9A-Z]{5}$/.test(e.code) && UNAVAILABLE_SQLSTATE.test(e.code)) {
