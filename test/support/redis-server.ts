@@ -9,8 +9,9 @@ export class PrivateRedis {
     readonly port: number,
   ) {}
 
-  static async start(): Promise<PrivateRedis> {
-    const port = await freePort();
+  /** On `port` (e.g. the port of a Redis that was killed, to restart it empty), else on a free one. */
+  static async start(port?: number): Promise<PrivateRedis> {
+    port ??= await freePort();
     const proc = spawn(
       'redis-server',
       ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
@@ -31,6 +32,7 @@ export class PrivateRedis {
       }
     }
     client.disconnect();
+    if (proc.exitCode !== null) throw new Error(`redis-server on port ${port} exited (${proc.exitCode})`);
     return r;
   }
 

@@ -18,7 +18,10 @@ export class TcpProxy {
 
   static async start(target: { host: string; port: number }): Promise<TcpProxy> {
     const holder: { proxy?: TcpProxy } = {};
-    const server = createServer((client) => holder.proxy?.accept(client) ?? client.destroy());
+    const server = createServer((client) => {
+      if (holder.proxy) holder.proxy.accept(client);
+      else client.destroy();
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve());

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { databaseFailure, isDatabaseUnavailable, isStatementError } from './database-errors';
+import {
+  databaseFailure,
+  isDatabaseUnavailable,
+  isRetryableDatabaseError,
+  isStatementError,
+} from './database-errors';
 import { Prisma } from './generated/prisma/client';
 
 /** The shape Prisma 7's pg adapter throws (seen on this machine: docs/reliability.md). */
@@ -43,5 +48,11 @@ describe('databaseFailure', () => {
     assert.equal(isDatabaseUnavailable(Object.assign(new Error('x'), { code: 'ECONNREFUSED' })), true);
     assert.deepEqual(databaseFailure(new Error('boom')), { kind: 'other' });
     assert.deepEqual(databaseFailure(undefined), { kind: 'other' });
+  });
+
+  it('a deadlock (40P01) is a statement error worth retrying; a unique violation is not', () => {
+    assert.equal(isRetryableDatabaseError(adapterError({ kind: 'postgres', code: '40P01' })), true);
+    assert.equal(isRetryableDatabaseError(adapterError({ kind: 'postgres', code: '57P01' })), true);
+    assert.equal(isRetryableDatabaseError(adapterError({ kind: 'postgres', code: '23505' })), false);
   });
 });

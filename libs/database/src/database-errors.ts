@@ -74,3 +74,12 @@ export function isStatementError(err: unknown): boolean {
 export function isDatabaseUnavailable(err: unknown): boolean {
   return databaseFailure(err).kind === 'unavailable';
 }
+
+/** Serialization failure or deadlock: Postgres rolled the statement back and asks for it to be run again. */
+const RETRY_SQLSTATES = ['40001', '40P01'];
+
+/** Worth running again: the database was unavailable, or the statement lost a deadlock / serialization race. */
+export function isRetryableDatabaseError(err: unknown): boolean {
+  const f = databaseFailure(err);
+  return f.kind === 'unavailable' || (f.kind === 'statement' && RETRY_SQLSTATES.includes(f.sqlState));
+}

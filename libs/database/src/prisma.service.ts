@@ -1,7 +1,8 @@
-import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { AppConfig } from '@tern/config';
 import { createHash } from 'node:crypto';
+import { Pool } from 'pg';
 import { PrismaClient } from './generated/prisma/client';
 
 /** Most distinct statements given a name (and so prepared once per connection); the rest run unnamed. */
@@ -28,11 +29,21 @@ export function createStatementNamer(max = MAX_NAMED_STATEMENTS): (query: { sql:
 @Injectable()
 export class PrismaService extends PrismaClient implements OnApplicationShutdown {
   constructor(config: AppConfig) {
+    const logger = new Logger('PrismaService');
+    const report = (err: Error) => logger.warn(`database connection error: ${err.message}`);
+    // Our own pool, so every connection gets an 'error' listener for its whole life: a connection that fails
+    // outside a query (server restarting, a protocol error while the pool is closing) is logged and replaced,
+    // instead of an unhandled 'error' event ending the process (seen under fault injection: docs/reliability.md).
+    const pool = new Pool({ connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_SIZE });
+    pool.on('error', report);
+    pool.on('connect', (client) => client.on('error', report));
     super({
-      adapter: new PrismaPg(
-        { connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_SIZE },
-        { statementNameGenerator: createStatementNamer() },
-      ),
+      adapter: new PrismaPg(pool, {
+        statementNameGenerator: createStatementNamer(),
+        disposeExternalPool: true,
+        onPoolError: report,
+        onConnectionError: report,
+      }),
     });
   }
 

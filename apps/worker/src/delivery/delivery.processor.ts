@@ -4,6 +4,9 @@ import { AppConfig } from '@tern/config';
 import { DELIVERY_QUEUE, DeliveryJobData, DeliveryService } from '@tern/core';
 import { DelayedError, Job } from 'bullmq';
 
+/** BullMQ's errors for a job whose lock this worker no longer holds. */
+const LOST_LOCK = /Missing lock for job|Lock mismatch for job/;
+
 /**
  * Unpacks a delivery job and runs one attempt. A retry or a throttled endpoint moves the same job (same id) to
  * delayed; real faults are thrown so BullMQ retries the job.
@@ -48,7 +51,16 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
     const result = await this.delivery.attempt(job.data);
     if (result.kind === 'done') return result.outcome;
     const at = result.kind === 'throttled' ? Date.now() + result.delayMs : result.at.getTime();
-    await job.moveToDelayed(at, token);
+    try {
+      await job.moveToDelayed(at, token);
+    } catch (err) {
+      // The job's lock was lost (Redis restarted, or a stall let another worker take the job over): the
+      // delivery's state is in Postgres and whoever holds the job now — or the reconciler — carries it on.
+      if (!LOST_LOCK.test((err as Error).message)) throw err;
+      this.logger.warn(
+        `delivery job ${job.id ?? '?'}: lock lost before it could be delayed; left to its holder`,
+      );
+    }
     throw new DelayedError();
   }
 }

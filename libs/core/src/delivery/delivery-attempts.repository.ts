@@ -271,6 +271,9 @@ export class DeliveryAttemptsRepository {
                 duration_ms, url, request_headers, response_status, response_headers, response_body,
                 error_class, error_message, outcome::attempt_outcome
          FROM v
+       ), locked AS (
+         -- Lock the deliveries in id order, as claim() does, so a record and a claim never deadlock.
+         SELECT id FROM deliveries WHERE id IN (SELECT delivery_id FROM v) ORDER BY id FOR UPDATE
        )
        UPDATE deliveries d SET
          status = (CASE v.outcome WHEN 'retrying' THEN 'pending' ELSE v.outcome END)::delivery_status,
@@ -280,7 +283,7 @@ export class DeliveryAttemptsRepository {
          last_error = v.last_error,
          completed_at = CASE WHEN v.outcome = 'retrying' THEN NULL ELSE now() END,
          updated_at = now()
-       FROM v
+       FROM v JOIN locked ON locked.id = v.delivery_id
        WHERE d.id = v.delivery_id AND d.status = 'pending' AND d.attempt_count = v.number
          AND d.in_flight_since = v.claim_token::timestamptz
        RETURNING d.id`,

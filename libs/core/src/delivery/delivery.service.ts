@@ -11,7 +11,7 @@ import {
   RetryPolicy,
   signatureHeader,
 } from '@tern/delivery-rules';
-import { isDatabaseUnavailable } from '@tern/database';
+import { isRetryableDatabaseError } from '@tern/database';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { MicroBatcher } from '../common/micro-batcher';
@@ -254,7 +254,7 @@ export class DeliveryService implements OnApplicationShutdown {
 
   /**
    * Writes an attempt's result. The outcome is known (the receiver answered or didn't); only its row is missing, so
-   * while Postgres is unavailable the write is retried with capped backoff rather than failing the job (which would
+   * while Postgres is unavailable (or the write lost a deadlock) it is retried with capped backoff rather than failing the job (which would
    * log the attempt `interrupted` and send it again). Stops at `giveUpAt`, when the attempt may be presumed lost and
    * taken over; a write that lands later still logs the attempt but decides nothing (claim token).
    */
@@ -263,14 +263,14 @@ export class DeliveryService implements OnApplicationShutdown {
       try {
         return await this.results.add(record);
       } catch (err) {
-        const delay = isDatabaseUnavailable(err)
+        const delay = isRetryableDatabaseError(err)
           ? recordRetryDelayMs(this.recordRetry, retry, Date.now(), giveUpAt)
           : null;
         if (delay === null) throw err;
         this.observer.recordRetried();
         if (retry === 1) {
           this.logger.warn(
-            `result of attempt ${record.number} of ${record.deliveryId} not written (database unavailable); retrying`,
+            `result of attempt ${record.number} of ${record.deliveryId} not written (database unavailable or deadlock); retrying`,
           );
         }
         await sleep(delay);
