@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync } from 'node:fs';
+import { createWriteStream, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureDatabase, migrate } from '@tern/database';
@@ -79,13 +79,21 @@ const CHAOS_ENV = {
   SHUTDOWN_GRACE_MS: '8000',
 };
 
-/** A child process kept running: when it exits it is started again after `restartDelayMs`, until `retire()`. */
+/** What a process prints once it is up (the worker's and the API's start lines). */
+const READY_LINE = /tern (worker running|api listening)/;
+
+/**
+ * A child process kept running: when it exits it is started again after `restartDelayMs`, until `retire()`. A start
+ * that fails before the process is up (a dependency still down) is retried the same way and is not a fault.
+ */
 class Supervised {
   private child: ChildProcess | null = null;
   private retired = false;
-  /** Exits that no fault asked for. */
+  /** Exits of a process that was up, that no fault asked for. */
   unexpectedExits = 0;
-  private expecting = false;
+  /** Exits after SIGTERM with a code other than 0 (a graceful stop must end cleanly). */
+  uncleanStops = 0;
+  private expecting: NodeJS.Signals | null = null;
 
   constructor(
     readonly name: string,
@@ -96,18 +104,25 @@ class Supervised {
   ) {}
 
   start(): void {
-    const fd = openSync(this.logFile, 'a');
+    const log = createWriteStream(this.logFile, { flags: 'a' });
     const child = spawn(process.execPath, [this.main], {
       env: { ...process.env, ...this.env },
-      stdio: ['ignore', fd, fd],
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    closeSync(fd);
+    let up = false;
+    child.stdout?.on('data', (d: Buffer) => {
+      if (!up && READY_LINE.test(d.toString())) up = true;
+      log.write(d);
+    });
+    child.stderr?.pipe(log);
     this.child = child;
-    child.once('exit', () => {
+    child.once('exit', (code) => {
       if (this.child !== child) return;
       this.child = null;
-      if (!this.expecting) this.unexpectedExits++;
-      this.expecting = false;
+      if (this.expecting === 'SIGTERM' && code !== 0) this.uncleanStops++;
+      if (!this.expecting && up) this.unexpectedExits++;
+      if (!this.expecting || !up) log.write(`[chaos] ${this.name} exited (code ${code}, up: ${up})\n`);
+      this.expecting = null;
       if (!this.retired) setTimeout(() => !this.retired && !this.child && this.start(), this.restartDelayMs);
     });
   }
@@ -116,7 +131,7 @@ class Supervised {
   async kill(signal: NodeJS.Signals): Promise<void> {
     const child = this.child;
     if (!child) return;
-    this.expecting = true;
+    this.expecting = signal;
     const gone = new Promise((r) => child.once('exit', r));
     child.kill(signal);
     await gone;
@@ -329,13 +344,17 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     let duplicates = 0;
     let unlogged = 0;
     let doubleSuccess = 0;
+    const duplicated: string[] = [];
     for (const d of deliveries) {
       byStatus[d.status] = (byStatus[d.status] ?? 0) + 1;
       const seen = receiver.pairs.get(
         ChaosReceiver.pairKey(d.event_id, endpointPath.get(d.endpoint_id) ?? '?'),
       );
       if (seen && seen.successes >= 1) receivedOk++;
-      if (seen && seen.successes > 1) duplicates++;
+      if (seen && seen.successes > 1) {
+        duplicates++;
+        duplicated.push(d.id);
+      }
       if ((seen?.requests ?? 0) > d.attempts) unlogged++;
       if (d.successes > 1) doubleSuccess++;
     }
@@ -345,16 +364,31 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       settled && deliveries.length === expected && succeeded === expected && receivedOk === expected,
       `${expected} pairs, ${deliveries.length} deliveries: ${JSON.stringify(byStatus)}; ${receivedOk} pairs got a 2xx at the receiver${settled ? '' : '; NOT SETTLED in time'}`,
     );
+    const histories = (where: string, params: unknown[] = []) =>
+      sql<{ delivery_id: string; attempts: string }>(
+        pg.url,
+        `SELECT delivery_id, string_agg(number || ':' || outcome || '@' || to_char(started_at, 'MI:SS.MS')
+                                        || coalesce('/' || response_status, '') || coalesce('/' || error_class, ''),
+                                        ' ' ORDER BY started_at) AS attempts
+         FROM attempts WHERE ${where} GROUP BY 1 LIMIT 5`,
+        params,
+      );
+    const twice = await histories(
+      `delivery_id IN (SELECT delivery_id FROM attempts WHERE outcome = 'succeeded' GROUP BY 1 HAVING count(*) > 1)`,
+    );
+    const duplicatedHistories = await histories('delivery_id = ANY($1::text[])', [duplicated.slice(0, 5)]);
     const share = expected ? duplicates / expected : 0;
     check(
       'duplicates',
       share <= o.maxDuplicateShare,
-      `${duplicates} pairs got more than one 2xx (${(share * 100).toFixed(3)} %, allowed ${(o.maxDuplicateShare * 100).toFixed(1)} %)`,
+      `${duplicates} pairs got more than one 2xx (${(share * 100).toFixed(3)} %, allowed ${(o.maxDuplicateShare * 100).toFixed(1)} %)` +
+        duplicatedHistories.map((t) => `; ${t.delivery_id}: ${t.attempts}`).join(''),
     );
     check(
       'one success per delivery',
       doubleSuccess === 0,
-      `${doubleSuccess} deliveries with two succeeded attempts`,
+      `${doubleSuccess} deliveries with two succeeded attempts` +
+        twice.map((t) => `; ${t.delivery_id}: ${t.attempts}`).join(''),
     );
     const requestsSeen = [...receiver.pairs.values()].reduce((s, p) => s + p.requests, 0);
     const attemptRows = deliveries.reduce((s, d) => s + d.attempts, 0);
@@ -364,7 +398,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       `${requestsSeen} requests at the receiver, ${attemptRows} attempt rows; ${unlogged} pairs with more requests than rows`,
     );
     const unexpected = procs.reduce((s, p) => s + p.unexpectedExits, 0);
-    check('only injected faults ended a process', unexpected === 0, `${unexpected} unexpected exits`);
+    const unclean = procs.reduce((s, p) => s + p.uncleanStops, 0);
+    check(
+      'only injected faults ended a process, SIGTERM ends cleanly',
+      unexpected === 0 && unclean === 0,
+      `${unexpected} unexpected exits, ${unclean} SIGTERM stops with a non-zero code`,
+    );
     const [last] = await sql<{ at: Date | null }>(pg.url, `SELECT max(completed_at) AS at FROM deliveries`);
     const [interrupted] = await sql<{ n: number }>(
       pg.url,

@@ -53,12 +53,15 @@ export class TcpProxy {
     };
     client.on('error', end).on('close', end);
     upstream.on('error', end).on('close', end);
-    client.pipe(upstream);
-    upstream.pipe(client);
-    if (this.stalled) {
-      client.pause();
-      upstream.pause();
-    }
+    if (!this.stalled) this.connectPair(pair);
+  }
+
+  /** Forwards both ways. Piping twice would duplicate every byte: only ever pipe an unpiped pair. */
+  private connectPair([a, b]: [Socket, Socket]): void {
+    a.pipe(b);
+    b.pipe(a);
+    a.resume();
+    b.resume();
   }
 
   stall(): void {
@@ -72,13 +75,9 @@ export class TcpProxy {
   }
 
   resume(): void {
+    if (!this.stalled) return;
     this.stalled = false;
-    for (const [a, b] of this.pairs) {
-      a.pipe(b);
-      b.pipe(a);
-      a.resume();
-      b.resume();
-    }
+    for (const pair of this.pairs) this.connectPair(pair);
   }
 
   cut(): void {
@@ -92,7 +91,6 @@ export class TcpProxy {
 
   restore(): void {
     this.refusing = false;
-    this.resume();
   }
 
   async close(): Promise<void> {
