@@ -122,6 +122,14 @@ describe('DeliveryAttemptsRepository: claim and record', () => {
     assert.deepEqual(r.attempts, [], 'nothing logged as interrupted');
   });
 
+  it('the same delivery twice in one claim batch is claimed once (the second waits)', async () => {
+    const id = await pending();
+    const [first, second] = await repo.claim([id, id], LOST_AFTER_MS);
+    assert.equal(asClaimed(first).attemptNumber, 1);
+    assert.ok(second && 'notBefore' in second, `expected deferred, got ${JSON.stringify(second)}`);
+    assert.equal((await row(id)).attempt_count, 1);
+  });
+
   it('past the cutoff a claim takes over and logs the previous attempt as interrupted', async () => {
     const id = await pending();
     asClaimed(await claimOne(id));

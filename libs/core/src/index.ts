@@ -47,3 +47,4 @@ export * from './retention/retention.service';
 export * from './retention/retention-query.service';
 export * from './backlog/backlog.repository';
 export * from './backlog/backlog.service';
+export * from './deliveries/delivery.model';

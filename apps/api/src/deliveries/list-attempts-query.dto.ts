@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
-import { ATTEMPT_OUTCOMES, AttemptOutcomeValue } from '@tern/core';
+import { ATTEMPT_OUTCOMES, AttemptOutcome } from '@tern/core';
 import { ListQueryDto } from '../http/list-query.dto';
 import { ApplicationIdParam, IdParam, TimestampParam } from '../http/query-fields';
 
@@ -21,7 +21,7 @@ export class ListAttemptsQueryDto extends ListQueryDto {
   @ApiPropertyOptional({ enum: ATTEMPT_OUTCOMES, description: 'Only attempts with this outcome.' })
   @IsOptional()
   @IsIn(ATTEMPT_OUTCOMES, { message: `must be one of ${ATTEMPT_OUTCOMES.join(', ')}` })
-  outcome?: AttemptOutcomeValue;
+  outcome?: AttemptOutcome;
 
   @ApiPropertyOptional({
     minimum: 100,

@@ -4,3 +4,4 @@ export * from './pagination';
 export * from './principal';
 export * from './with-timeout';
 export * from './raw-json';
+export * from './query-scope';

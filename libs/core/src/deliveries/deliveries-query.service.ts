@@ -3,14 +3,13 @@ import { NotFoundError } from '../common/errors';
 import { IdPrefix, isId } from '../common/ids';
 import { decodeCursor, Page, toPage } from '../common/pagination';
 import { DeliveriesRepository } from './deliveries.repository';
+import type { QueryScope } from '../common/query-scope';
+import type { AttemptFilter, DeliveryFilter } from './delivery.model';
 import {
-  AttemptFilter,
   AttemptView,
   DeliveryDetailView,
-  DeliveryFilter,
   DeliveryView,
   EndpointStatsView,
-  QueryScope,
   toAttemptView,
   toDeliveryDetailView,
   toDeliveryView,

@@ -2,13 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { Prisma, PrismaService } from '@tern/database';
 import { PageCursor } from '../common/pagination';
 import { OUTBOX_CHANNEL } from '../queue/queue.constants';
-import type {
-  AttemptFilter,
-  AttemptOutcomeValue,
-  DeliveryFilter,
-  DeliveryStatus,
-  QueryScope,
-} from './deliveries.views';
+import type { QueryScope } from '../common/query-scope';
+import type { AttemptFilter, AttemptOutcome, DeliveryFilter, DeliveryStatus } from './delivery.model';
 
 export interface DeliveryRow {
   id: string;
@@ -35,7 +30,7 @@ export interface AttemptRow {
   endpointId: string;
   eventId: string;
   number: number;
-  outcome: AttemptOutcomeValue;
+  outcome: AttemptOutcome;
   startedAt: Date;
   durationMs: number | null;
   url: string;

@@ -1,4 +1,5 @@
 import { RawJson } from '../common/raw-json';
+import type { AttemptOutcome, DeliveryStatus } from './delivery.model';
 import type {
   AttemptRow,
   DeliveryDetailRow,
@@ -6,39 +7,6 @@ import type {
   EndpointStatsRows,
   StatsWindowRow,
 } from './deliveries.repository';
-
-/** Which applications a query may see: one, or (undefined) all of them — admin and support keys. */
-export interface QueryScope {
-  applicationId?: string;
-}
-
-export const DELIVERY_STATUSES = ['pending', 'succeeded', 'failed'] as const;
-export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
-
-export const ATTEMPT_OUTCOMES = ['succeeded', 'retrying', 'failed', 'interrupted'] as const;
-export type AttemptOutcomeValue = (typeof ATTEMPT_OUTCOMES)[number];
-
-/** Filters of listDeliveries (all optional, combined with AND). `since` inclusive, `until` exclusive (createdAt). */
-export interface DeliveryFilter {
-  endpointId?: string;
-  eventId?: string;
-  eventType?: string;
-  status?: DeliveryStatus;
-  since?: Date;
-  until?: Date;
-}
-
-/** Filters of listAttempts (all optional, combined with AND). `since` inclusive, `until` exclusive (startedAt). */
-export interface AttemptFilter {
-  endpointId?: string;
-  eventId?: string;
-  deliveryId?: string;
-  outcome?: AttemptOutcomeValue;
-  /** HTTP status the receiver answered (attempts without an answer have none). */
-  statusCode?: number;
-  since?: Date;
-  until?: Date;
-}
 
 /** One delivery = one event × one endpoint. */
 export interface DeliveryView {
@@ -72,7 +40,7 @@ export interface AttemptView {
   eventId: string;
   /** 1-based, per delivery. */
   number: number;
-  outcome: AttemptOutcomeValue;
+  outcome: AttemptOutcome;
   startedAt: string;
   durationMs: number | null;
   url: string;
@@ -113,7 +81,7 @@ export interface EndpointStatsView {
   lastError: {
     attemptId: string;
     deliveryId: string;
-    outcome: AttemptOutcomeValue;
+    outcome: AttemptOutcome;
     class: string | null;
     message: string | null;
     status: number | null;

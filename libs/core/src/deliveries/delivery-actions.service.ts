@@ -3,13 +3,8 @@ import { AppConfig } from '@tern/config';
 import { ConflictError, InvalidInputError, NotFoundError } from '../common/errors';
 import { isId, newId } from '../common/ids';
 import { DeliveriesRepository, EndpointStateRow } from './deliveries.repository';
-import {
-  DeliveryView,
-  QueryScope,
-  RecoverResultView,
-  SentTestView,
-  toDeliveryView,
-} from './deliveries.views';
+import type { QueryScope } from '../common/query-scope';
+import { DeliveryView, RecoverResultView, SentTestView, toDeliveryView } from './deliveries.views';
 
 /** Event type of POST /v1/endpoints/{id}/test events. */
 export const TEST_EVENT_TYPE = 'tern.test';

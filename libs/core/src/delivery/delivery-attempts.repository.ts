@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '@tern/database';
+import type { RecordedOutcome } from '../deliveries/delivery.model';
 import type { EndpointKind } from '../endpoints/endpoints.repository';
 import type { FailedDeliveryRef } from '../operational/operational-events.service';
 
@@ -36,8 +37,6 @@ export interface DeferredClaim {
   notBefore: Date;
 }
 
-export type AttemptOutcome = 'succeeded' | 'retrying' | 'failed';
-
 export interface AttemptRecord {
   deliveryId: string;
   applicationId: string;
@@ -55,7 +54,7 @@ export interface AttemptRecord {
   responseBody: string | null;
   errorClass: string | null;
   errorMessage: string | null;
-  outcome: AttemptOutcome;
+  outcome: RecordedOutcome;
   /** When the next attempt is due (outcome retrying), else null. */
   nextAttemptAt: Date | null;
   /** Summary kept on the delivery: error class or "HTTP <status>" or null on success. */
@@ -143,6 +142,7 @@ export class DeliveryAttemptsRepository {
    * - an ExpiredClaim: past its deadline with nothing in flight, failed here (`deadline_exceeded`);
    * - a DeferredClaim: not due yet, or another attempt is in flight — try again at `notBefore`;
    * - null: nothing to attempt (not pending, or gone).
+   * An id given twice is claimed once; its second place gets a DeferredClaim.
    */
   async claim(
     ids: string[],
@@ -202,9 +202,14 @@ export class DeliveryAttemptsRepository {
       presumedLostAfterMs,
     );
     const byId = new Map(rows.map((r) => [r.id, r]));
+    const answered = new Set<string>();
     return ids.map((id) => {
       const r = byId.get(id);
       if (!r) return null;
+      // The same delivery twice in one batch (two jobs for it in this process): only the first gets the claim;
+      // the other waits like any claim that finds an attempt in flight.
+      if (answered.has(id)) return { notBefore: new Date(Date.now() + presumedLostAfterMs) };
+      answered.add(id);
       if (r.kind === 'deferred') return { notBefore: r.not_before as Date };
       if (r.kind === 'expired') {
         return { expired: toFailedDelivery({ ...(r as ExpiredRow), last_error: 'deadline_exceeded' }) };

@@ -55,6 +55,8 @@ export class DeliveryService implements OnApplicationShutdown {
   /** After this long in flight an attempt may be taken over (inFlightPresumedLostAfterMs). */
   private readonly presumedLostAfterMs: number;
   private readonly inFlight = new Map<string, number>();
+  /** Deliveries this process has an attempt of in flight (from claim to record). */
+  private readonly deliveriesInFlight = new Set<string>();
   private readonly backoff = new ThrottleBackoff();
   private readonly limiters = new Map<number, RateLimiterRedis>();
   private readonly claims: MicroBatcher<string, ClaimedDelivery | ExpiredClaim | DeferredClaim | null>;
@@ -119,6 +121,12 @@ export class DeliveryService implements OnApplicationShutdown {
       await this.repo.failWithoutAttempt(job.deliveryId, reason);
       return { kind: 'done', outcome: 'skipped' };
     }
+    if (this.deliveriesInFlight.has(job.deliveryId)) {
+      // A second job for a delivery this process is attempting (a stalled job handed back, or re-enqueued after
+      // Redis lost it): it waits until the attempt in flight could be presumed lost.
+      this.observer.throttled('claim_deferred');
+      return { kind: 'deferred', at: new Date(Date.now() + this.presumedLostAfterMs) };
+    }
     const busy = this.inFlight.get(job.endpointId) ?? 0;
     if (busy >= this.config.ENDPOINT_MAX_IN_FLIGHT) {
       this.observer.throttled('endpoint_in_flight');
@@ -133,6 +141,7 @@ export class DeliveryService implements OnApplicationShutdown {
       }
     }
     this.inFlight.set(job.endpointId, busy + 1);
+    this.deliveriesInFlight.add(job.deliveryId);
     this.observer.attemptStarted();
     // The endpoint's slot is held while the delivery is claimed and the request is out, and given back as soon as
     // the response is in — recording the attempt doesn't occupy the endpoint.
@@ -158,6 +167,7 @@ export class DeliveryService implements OnApplicationShutdown {
       }
       return await this.send(claim, endpoint.config.url, endpoint.config.headers, endpoint.secrets, release);
     } finally {
+      this.deliveriesInFlight.delete(job.deliveryId);
       this.observer.attemptEnded();
       release();
     }

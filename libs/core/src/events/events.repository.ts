@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { isStatementError, Prisma, PrismaService } from '@tern/database';
 import { PageCursor } from '../common/pagination';
+import type { DeliveryStatus } from '../deliveries/delivery.model';
 import { OUTBOX_CHANNEL } from '../queue/queue.constants';
 
 /** An event ready to be written: validated, id assigned, payload serialised. */
@@ -39,7 +40,7 @@ export interface EventRecord {
 export interface EventDeliveryRecord {
   id: string;
   endpointId: string;
-  status: 'pending' | 'succeeded' | 'failed';
+  status: DeliveryStatus;
   attemptCount: number;
   nextAttemptAt: Date | null;
   lastStatusCode: number | null;

@@ -1,3 +1,4 @@
+import type { DeliveryStatus } from '../deliveries/delivery.model';
 import { RawJson } from '../common/raw-json';
 import { EventDeliveryRecord, EventDetailRecord, EventRecord, EventSummaryRecord } from './events.repository';
 
@@ -24,7 +25,7 @@ export interface EventListItemView {
 export interface EventDeliveryView {
   id: string;
   endpointId: string;
-  status: 'pending' | 'succeeded' | 'failed';
+  status: DeliveryStatus;
   attemptCount: number;
   nextAttemptAt: string | null;
   lastStatusCode: number | null;
