@@ -377,6 +377,20 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       `delivery_id IN (SELECT delivery_id FROM attempts WHERE outcome = 'succeeded' GROUP BY 1 HAVING count(*) > 1)`,
     );
     const duplicatedHistories = await histories('delivery_id = ANY($1::text[])', [duplicated.slice(0, 5)]);
+    // A duplicate is explained when the receiver's 2xx never reached the record: the worker died (interrupted) or
+    // the answer was lost on the way (timeout, reset). Any other duplicate is a defect.
+    const [unexplained] = await sql<{ n: number }>(
+      pg.url,
+      `SELECT count(*)::int AS n FROM unnest($1::text[]) AS x(id)
+       WHERE NOT EXISTS (SELECT 1 FROM attempts a WHERE a.delivery_id = x.id
+                           AND a.outcome <> 'succeeded' AND a.response_status IS NULL)`,
+      [duplicated],
+    );
+    check(
+      'every duplicate follows a lost answer',
+      unexplained.n === 0,
+      `${unexplained.n} of ${duplicates} duplicated pairs have no interrupted, timed-out or reset attempt`,
+    );
     const share = expected ? duplicates / expected : 0;
     check(
       'duplicates',
