@@ -1,11 +1,10 @@
 /**
  * Helpers shared by bench/bench.ts and its child processes (sink, open-loop sender, raw sender): clocks,
- * percentiles, free ports, /proc CPU accounting and a tiny request/reply over the IPC channel.
+ * percentiles, /proc CPU accounting and a tiny request/reply over the IPC channel.
  */
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 
 /** Wall-clock milliseconds with sub-millisecond resolution; comparable across processes on one machine. */
@@ -54,19 +53,6 @@ export function summarize(values: number[]): Summary {
     p99: r(percentile(sorted, 99)),
     max: r(sorted.length ? sorted[sorted.length - 1] : null),
   };
-}
-
-/** A TCP port free on 127.0.0.1 right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 // ---- CPU accounting from /proc (Linux) ------------------------------------------------------------------------

@@ -42,7 +42,6 @@ import {
   cpuBetween,
   CpuSnapshot,
   CpuTracker,
-  freePort,
   positiveInt,
   postgresBackgroundPids,
   rpc,
@@ -51,6 +50,8 @@ import {
   Summary,
   wallNow,
 } from './bench-util';
+import { freePort } from '../test/support/free-port';
+import { waitFor } from '../test/support/scratch-db';
 
 const ROOT = join(__dirname, '..', '..');
 const DIST = join(ROOT, 'dist');
@@ -169,15 +170,14 @@ async function withPg<T>(url: string, fn: (c: Client) => Promise<T>): Promise<T>
   }
 }
 
+/** waitFor (test/support) that gives up with a log line instead of throwing: a bench reports what it got. */
 async function waitUntil(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<boolean> {
-  const deadline = wallNow() + timeoutMs;
-  for (;;) {
-    if (await check()) return true;
-    if (wallNow() > deadline) {
-      log(`gave up waiting for ${what} after ${Math.round(timeoutMs / 1000)} s`);
-      return false;
-    }
-    await sleep(100);
+  try {
+    await waitFor(what, check, timeoutMs);
+    return true;
+  } catch {
+    log(`gave up waiting for ${what} after ${Math.round(timeoutMs / 1000)} s`);
+    return false;
   }
 }
 

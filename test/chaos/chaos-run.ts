@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureDatabase, migrate } from '@tern/database';
 import { freePort } from '../support/free-port';
 import { PrivateRedis } from '../support/redis-server';
-import { sql } from '../support/scratch-db';
+import { sql, waitFor } from '../support/scratch-db';
 import { builtMain } from '../support/stack';
 import { TcpProxy } from '../support/tcp-proxy';
 import { ChaosReceiver } from './chaos-receiver';
@@ -143,15 +143,6 @@ class Supervised {
   }
 }
 
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await sleep(200);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
 /**
  * Runs Tern (an API and two workers, separate processes) on its own PostgreSQL cluster and Redis, sends
  * `events` events to `endpoints` loopback endpoints with seeded failures, injects faults in turn — worker SIGKILL,
@@ -201,7 +192,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     cleanups.push(() => procs.forEach((p) => p.retire()));
     procs.forEach((p) => p.start());
     const base = `http://127.0.0.1:${apiPort}`;
-    await waitUntil('the API', async () => (await fetch(`${base}/healthz`)).ok, 30_000);
+    await waitFor('the API', async () => (await fetch(`${base}/healthz`).catch(() => null))?.ok, 30_000, 200);
 
     const admin = { authorization: `Bearer ${CHAOS_ENV.ADMIN_API_KEY}`, 'content-type': 'application/json' };
     const appRes = await fetch(`${base}/v1/applications`, {
@@ -295,7 +286,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     const expected = accepted.size * o.endpoints;
     let settled = true;
     try {
-      await waitUntil(
+      await waitFor(
         'every delivery to finish',
         async () => {
           const [c] = await sql<{ total: number; open: number }>(
@@ -305,6 +296,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
           return c.total === expected && c.open === 0;
         },
         o.settleTimeoutMs,
+        200,
       );
     } catch {
       settled = false;
