@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DeliveriesQueryService } from '@tern/core';
-import { ADMIN_KEY, JsonResponse } from './support/api-harness';
+import { ADMIN_KEY, fieldsOf, JsonResponse } from './support/api-harness';
 import { newestFirst, SeededAttempt, SeededDelivery, SeededEvent, Seeder } from './support/seed';
 import { TestStack } from './support/stack';
 
@@ -354,6 +354,18 @@ describe('delivery and attempt queries', () => {
     for (const path of ['/v1/deliveries?cursor=garbage', '/v1/attempts?cursor=Zm9vfGJhcg']) {
       assert.equal((await stack.api.request('GET', path, { key: appA.key })).status, 400, path);
     }
+  });
+
+  it('a cursor is tied to its list: a deliveries cursor is refused by /v1/attempts (400, field cursor)', async () => {
+    const page = await stack.api.request('GET', '/v1/deliveries?limit=1', { key: appA.key });
+    assert.equal(page.status, 200);
+    const cursor = page.body.nextCursor as string;
+    assert.ok(cursor, 'the application has more than one delivery');
+    const own = await stack.api.request('GET', `/v1/deliveries?limit=1&cursor=${cursor}`, { key: appA.key });
+    assert.equal(own.status, 200, JSON.stringify(own.body));
+    const other = await stack.api.request('GET', `/v1/attempts?limit=1&cursor=${cursor}`, { key: appA.key });
+    assert.equal(other.status, 400, JSON.stringify(other.body));
+    assert.deepEqual(fieldsOf(other.body), ['cursor']);
   });
 
   it('computes endpoint statistics exactly on known attempts', async () => {

@@ -27,7 +27,7 @@ export class ApplicationsController {
   @Auth('admin', 'support')
   list(@Query() q: ListQueryDto) {
     const limit = pageLimit(q, this.config);
-    return this.applications.list(limit, decodeCursor(q.cursor));
+    return this.applications.list(limit, decodeCursor(q.cursor, 'app'));
   }
 
   @Get(':id')

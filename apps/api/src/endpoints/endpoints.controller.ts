@@ -48,7 +48,7 @@ export class EndpointsController {
   async list(@CurrentPrincipal() p: Principal, @Query() q: ScopedListQueryDto) {
     const limit = pageLimit(q, this.config);
     const applicationId = await this.scopes.required(p, q.applicationId);
-    return this.endpoints.list(applicationId, limit, decodeCursor(q.cursor));
+    return this.endpoints.list(applicationId, limit, decodeCursor(q.cursor, 'ep'));
   }
 
   @Get(':id')

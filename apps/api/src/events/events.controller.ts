@@ -133,7 +133,7 @@ export class EventsController {
       ...(until && Number.isNaN(until.getTime()) ? [{ field: 'until', reason: 'is not a valid date' }] : []),
     ];
     if (bad.length > 0) throw new InvalidInputError(bad);
-    const after = decodeCursor(q.cursor);
+    const after = decodeCursor(q.cursor, 'evt');
     return this.events.list(
       await this.scopes.required(p, q.applicationId),
       {

@@ -203,7 +203,7 @@ export class DashboardController {
   ): Promise<void> {
     const cursor = param(q, 'cursor');
     const [apps, failed] = await Promise.all([
-      this.applications.list(this.pageSize, decodeCursor(cursor)),
+      this.applications.list(this.pageSize, decodeCursor(cursor, 'app')),
       cursor ? null : this.queries.listDeliveries({}, { status: 'failed' }, 8),
     ]);
     const labels = failed ? await this.labels(failed.data) : {};
@@ -264,7 +264,7 @@ export class DashboardController {
     const page = await this.endpoints.list(
       app.id,
       Math.min(ENDPOINT_CARDS_PER_PAGE, this.config.PAGE_SIZE_MAX),
-      decodeCursor(cursor),
+      decodeCursor(cursor, 'ep'),
     );
     const stats = await Promise.all(page.data.map((ep) => this.queries.endpointStats({}, ep.id)));
     const body = html`${this.appHead(app.id, app.name, app.createdAt, 'endpoints')}
@@ -297,7 +297,7 @@ export class DashboardController {
       app.id,
       type ? { eventType: type } : {},
       this.pageSize,
-      decodeCursor(cursor),
+      decodeCursor(cursor, 'evt'),
     );
     const body = html`${this.appHead(app.id, app.name, app.createdAt, 'events')}
       <form class="filters" method="get" action="/dashboard/apps/${app.id}/events">

@@ -142,7 +142,7 @@ export class PortalController {
     const page = await this.endpoints.list(
       this.appId(req),
       Math.min(ENDPOINT_CARDS_PER_PAGE, this.config.PAGE_SIZE_MAX),
-      decodeCursor(cursor),
+      decodeCursor(cursor, 'ep'),
     );
     const stats = await Promise.all(
       page.data.map((ep) => this.queries.endpointStats(this.scope(req), ep.id)),

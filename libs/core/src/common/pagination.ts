@@ -1,4 +1,5 @@
 import { InvalidInputError } from './errors';
+import { IdPrefix, isId } from './ids';
 
 /** Keyset pagination, newest first: the cursor is the last item's (createdAt, id), opaque to clients. */
 export interface PageCursor {
@@ -16,12 +17,20 @@ export function encodeCursor(c: PageCursor): string {
   return Buffer.from(`${c.createdAt.toISOString()}|${c.id}`, 'utf8').toString('base64url');
 }
 
-export function decodeCursor(cursor: string | undefined, field = 'cursor'): PageCursor | undefined {
+/**
+ * Reads a cursor of the list whose items carry `prefix` ids: a cursor from another list (a deliveries cursor given
+ * to /v1/attempts) is refused, like a forged one.
+ */
+export function decodeCursor(
+  cursor: string | undefined,
+  prefix: IdPrefix,
+  field = 'cursor',
+): PageCursor | undefined {
   if (cursor === undefined || cursor === '') return undefined;
   const [ts, id, extra] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const createdAt = new Date(ts ?? '');
-  if (!id || extra !== undefined || Number.isNaN(createdAt.getTime()) || !/^[a-z]+_[0-9a-f]{28}$/.test(id)) {
-    throw new InvalidInputError([{ field, reason: 'is not a cursor returned by this API' }], 400);
+  if (!isId(prefix, id) || extra !== undefined || Number.isNaN(createdAt.getTime())) {
+    throw new InvalidInputError([{ field, reason: 'is not a cursor returned by this list' }], 400);
   }
   return { createdAt, id };
 }

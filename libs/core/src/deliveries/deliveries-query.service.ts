@@ -31,7 +31,7 @@ export class DeliveriesQueryService {
     limit: number,
     cursor?: string,
   ): Promise<Page<DeliveryView>> {
-    const after = decodeCursor(cursor);
+    const after = decodeCursor(cursor, 'dlv');
     await Promise.all([
       this.mustExist('endpoint', 'ep', 'endpoints', scope, filter.endpointId),
       this.mustExist('event', 'evt', 'events', scope, filter.eventId),
@@ -52,7 +52,7 @@ export class DeliveriesQueryService {
     limit: number,
     cursor?: string,
   ): Promise<Page<AttemptView>> {
-    const after = decodeCursor(cursor);
+    const after = decodeCursor(cursor, 'att');
     await Promise.all([
       this.mustExist('endpoint', 'ep', 'endpoints', scope, filter.endpointId),
       this.mustExist('event', 'evt', 'events', scope, filter.eventId),
