@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { builtMain } from './support/stack';
+import { freePort } from './support/free-port';
+import { createScratchDatabase, waitFor } from './support/scratch-db';
+import { builtMain, exited } from './support/stack';
 import { TEST_ENV } from './support/test-env';
+
+const ROOT = join(__dirname, '..', '..');
 
 function run(
   app: 'api' | 'worker',
@@ -61,5 +67,79 @@ describe('startup checks', () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /PostgreSQL is not reachable/);
     assert.match(r.stderr, /docker compose up -d postgres/);
+  });
+});
+
+/** A process whose stdout and stderr (piped: not a terminal) are kept together, stopped with SIGTERM. */
+function logged(args: string[], env: Record<string, string>): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...TEST_ENV, WORKER_METRICS_PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  return { child, output: () => out };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  const done = exited(child);
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  await done;
+  clearTimeout(timer);
+}
+
+describe("a newcomer's terminal (issue #7)", () => {
+  it('npm start ends with a banner (API, docs, dashboard, which key, workers); logs off a terminal stay JSON, no route lines at info', async () => {
+    const db = await createScratchDatabase('banner');
+    const port = await freePort();
+    const run = logged(['scripts/start.mjs'], {
+      LOG_LEVEL: 'info',
+      DATABASE_URL: db.url,
+      QUEUE_PREFIX: `t${randomBytes(4).toString('hex')}`,
+      PORT: String(port),
+    });
+    try {
+      await waitFor('the banner', async () => /Ctrl\+C stops it/.test(run.output()), 30_000);
+      const out = run.output();
+      const url = `http://127.0.0.1:${port}`;
+      assert.match(out, /Tern is up/);
+      assert.ok(out.includes(`API        ${url}\n`), out);
+      assert.ok(out.includes(`API docs   ${url}/docs\n`), out);
+      assert.ok(out.includes(`Dashboard  ${url}/dashboard  (sign in with ADMIN_API_KEY`), out);
+      assert.match(out, /Worker +running: worker#0 \(pid \d+, concurrency \d+\)/);
+      assert.ok(!out.includes(TEST_ENV.ADMIN_API_KEY), 'the banner names the key, never shows it');
+
+      assert.doesNotMatch(out, /Mapped \{/, 'per-route lines are debug');
+      const logLines = out.split('\n').filter((l) => l.startsWith('{'));
+      const msgs = logLines.map((l) => (JSON.parse(l) as { msg: string }).msg);
+      assert.ok(msgs.includes('Nest application successfully started'), out);
+    } finally {
+      await stop(run.child);
+      await db.drop();
+    }
+  });
+
+  it('LOG_FORMAT=pretty: one readable line per log, requests as method, path, status and time', async () => {
+    const port = await freePort();
+    const api = logged([builtMain('api')], { LOG_LEVEL: 'info', LOG_FORMAT: 'pretty', PORT: String(port) });
+    try {
+      await waitFor('the API to listen', async () => /listening on/.test(api.output()), 30_000);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/no-such-page`)).status, 404);
+      await waitFor('the request line', async () => / GET \/no-such-page 404 \d+ ms/.test(api.output()));
+      const lines = api.output().trimEnd().split('\n');
+      assert.ok(
+        lines.some((l) =>
+          /^\[[\d:.]+\] INFO.*: tern-api \[NestApplication\] Nest application successfully started$/.test(l),
+        ),
+        api.output(),
+      );
+      assert.ok(!lines.some((l) => l.startsWith('{')), `no JSON lines:\n${api.output()}`);
+      assert.doesNotMatch(api.output(), /Mapped \{/);
+    } finally {
+      await stop(api.child);
+    }
   });
 });

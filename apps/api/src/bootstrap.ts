@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppConfig } from '@tern/config';
-import { ApiMetrics, createLogger, PinoNestLogger } from '@tern/observability';
+import { ApiMetrics, createLogger, PinoNestLogger, resolveLogFormat } from '@tern/observability';
 import { randomUUID } from 'node:crypto';
 import pinoHttp from 'pino-http';
 import { ApiModule } from './api.module';
@@ -12,7 +12,7 @@ import { httpMetrics } from './metrics/http-metrics.middleware';
 
 /** Builds the API application exactly as main.ts serves it (tests use this too). */
 export async function createApiApp(config: AppConfig): Promise<INestApplication> {
-  const logger = createLogger(config.LOG_LEVEL, 'tern-api');
+  const logger = createLogger(config.LOG_LEVEL, 'tern-api', { format: resolveLogFormat(config.LOG_FORMAT) });
   const app = await NestFactory.create<NestExpressApplication>(ApiModule, {
     bodyParser: false,
     rawBody: true, // req.rawBody: the events routes keep each payload's bytes as sent (see events/event-body.ts)

@@ -1,11 +1,18 @@
 import 'reflect-metadata';
 import { preflight, runMain } from '@tern/database';
+import { READY_MESSAGE_TYPE, signalReady } from '@tern/observability';
 import { createWorkerApp } from './bootstrap';
 
 runMain('tern worker', async () => {
   const config = await preflight();
   const app = await createWorkerApp(config);
   console.log(`tern worker running (concurrency ${config.WORKER_CONCURRENCY}, pid ${process.pid})`);
+  signalReady({
+    type: READY_MESSAGE_TYPE,
+    role: 'worker',
+    concurrency: config.WORKER_CONCURRENCY,
+    pid: process.pid,
+  });
 
   // SIGTERM/SIGINT: stop claiming, let in-flight attempts finish; after SHUTDOWN_GRACE_MS exit anyway — the
   // unfinished jobs' locks lapse and another worker takes them (the attempt is logged as interrupted).

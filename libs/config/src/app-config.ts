@@ -1,6 +1,9 @@
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsNumber, IsString, Matches, Max, Min, MinLength } from 'class-validator';
 
+/** LOG_FORMAT's values: `auto` = `pretty` when stdout is a terminal, else `json` (see resolveLogFormat). */
+export const LOG_FORMATS = ['auto', 'json', 'pretty'];
+
 /** The admin key's minimum length: it signs in to everything, so it must not be guessable by brute force. */
 export const ADMIN_API_KEY_MIN_LENGTH = 32;
 
@@ -32,6 +35,10 @@ export class AppConfig {
 
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
+
+  /** `pretty`: one readable line per log; `json`: one JSON object per line; `auto`: pretty on a terminal only. */
+  @IsIn(LOG_FORMATS)
+  LOG_FORMAT = 'auto';
 
   // ---- storage ---------------------------------------------------------------------------------------------
   @Matches(/^postgres(ql)?:\/\//, { message: 'must be a postgresql:// URL' })
