@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { ReceivedRequest, TestReceiver, TestReceivers } from './support/receiver';
+import { PrivateRedis } from './support/redis-server';
 import { sql, waitFor } from './support/scratch-db';
-import { TestStack } from './support/stack';
+import { Client } from 'pg';
+import { exited, spawnWorker, TestStack } from './support/stack';
 
 interface Received {
   type: string;
@@ -196,6 +198,88 @@ describe('operational events', () => {
     await waitFor('six requests', async () => flaky.requests.length >= 6);
     await new Promise((r) => setTimeout(r, 1000));
     assert.deepEqual(types(ops), ['endpoint.recovered']);
+  });
+
+  it('the failure streak is kept in Postgres: 500, 500, Redis wiped (FLUSHALL), 200 → endpoint.recovered', async () => {
+    const redis = await PrivateRedis.start();
+    const own = await TestStack.start('ops_flush', {
+      REDIS_URL: redis.url,
+      ENDPOINT_RECOVERED_AFTER_FAILURES: '2',
+      RETRY_BASE_DELAY_MS: '1500',
+      RETRY_MAX_DELAY_MS: '1500',
+    });
+    try {
+      const app = await own.api.createApplication('ops flush');
+      const ops = (await receiver()).always(200);
+      const opsEp = await own.api.createEndpoint(app.key, { url: ops.url, kind: 'operational' });
+      const flaky = (await receiver()).always(500);
+      const ep = await own.api.createEndpoint(app.key, { url: flaky.url });
+      const r = await own.api.request('POST', '/v1/events', {
+        key: app.key,
+        body: { eventType: 'order.created', payload: { n: 1 } },
+      });
+      assert.equal(r.status, 202);
+      await waitFor('two failures on record', async () => {
+        const [row] = await sql<{ failure_streak: number }>(
+          own.databaseUrl,
+          `SELECT failure_streak FROM endpoints WHERE id = $1`,
+          [ep.id],
+        );
+        return row.failure_streak >= 2;
+      });
+      assert.equal(await redis.command('FLUSHALL'), 'OK');
+      flaky.always(200);
+      const recovered = await receivedOfType(ops, opsEp.secret, 'endpoint.recovered', 30_000);
+      assert.equal(recovered.data.endpointId, ep.id);
+      assert.equal(recovered.data.reason, 'failure_streak');
+      assert.ok(recovered.data.failedAttempts >= 2, JSON.stringify(recovered.data));
+    } finally {
+      await own.stop();
+      await redis.stop();
+    }
+  });
+
+  it('a worker SIGKILLed the moment a delivery ends failed: delivery.failed is already in Postgres with it', async () => {
+    const own = await TestStack.start('ops_kill', {}, { worker: false });
+    const db = new Client({ connectionString: own.databaseUrl });
+    await db.connect();
+    const worker = spawnWorker(own.env, 'ops-kill-worker');
+    try {
+      const app = await own.api.createApplication('ops kill');
+      const ops = (await receiver()).always(200);
+      await own.api.createEndpoint(app.key, { url: ops.url, kind: 'operational' });
+      const bad = (await receiver()).always(400);
+      await own.api.createEndpoint(app.key, { url: bad.url });
+      const r = await own.api.request('POST', '/v1/events', {
+        key: app.key,
+        body: { eventType: 'order.created', payload: { n: 1 } },
+      });
+      assert.equal(r.status, 202);
+      const eventId = (r.body as { id: string }).id;
+      // Poll as fast as Postgres answers; kill the worker as soon as the failure is visible.
+      let deliveryId: string | null = null;
+      const deadline = Date.now() + 30_000;
+      while (!deliveryId && Date.now() < deadline) {
+        const q = await db.query<{ id: string }>(
+          `SELECT id FROM deliveries WHERE event_id = $1 AND status = 'failed'`,
+          [eventId],
+        );
+        deliveryId = q.rows[0]?.id ?? null;
+      }
+      worker.kill('SIGKILL');
+      await exited(worker);
+      assert.ok(deliveryId, 'the delivery ended failed');
+      const events = await db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM events
+         WHERE application_id = $1 AND event_type = 'delivery.failed' AND payload::jsonb ->> 'deliveryId' = $2`,
+        [app.id, deliveryId],
+      );
+      assert.equal(events.rows[0].n, 1, 'written in the transaction that failed the delivery');
+    } finally {
+      worker.kill('SIGKILL');
+      await db.end();
+      await own.stop();
+    }
   });
 
   it('disabled by the application → endpoint.disabled; re-enabled → endpoint.recovered on the next success', async () => {

@@ -28,7 +28,10 @@ describe('DeliveryAttemptsRepository: claim and record', () => {
   before(async () => {
     ({ url, drop } = await createScratchDatabase('attempts_repo'));
     prisma = new PrismaService({ DATABASE_URL: url, DATABASE_POOL_SIZE: 2 } as AppConfig);
-    repo = new DeliveryAttemptsRepository(prisma);
+    repo = new DeliveryAttemptsRepository(prisma, {
+      DELIVERY_DEADLINE_SECONDS: 86_400,
+      ENDPOINT_RECOVERED_AFTER_FAILURES: 2,
+    } as AppConfig);
     [{ id: applicationId }] = await sql<{ id: string }>(
       url,
       `INSERT INTO applications (name) VALUES ('repo test') RETURNING id`,
@@ -45,20 +48,29 @@ describe('DeliveryAttemptsRepository: claim and record', () => {
   });
 
   /** A pending delivery; `due` and `deadline` are offsets from now in ms. */
-  async function pending(o: { dueInMs?: number; deadlineInMs?: number } = {}): Promise<string> {
+  async function pending(
+    o: { dueInMs?: number; deadlineInMs?: number; app?: string; endpoint?: string } = {},
+  ): Promise<string> {
     const eventId = newId('evt');
     const id = newId('dlv');
     await sql(
       url,
       `INSERT INTO events (id, application_id, event_type, payload) VALUES ($1, $2, 'a.b', '{"x":1}')`,
-      [eventId, applicationId],
+      [eventId, o.app ?? applicationId],
     );
     await sql(
       url,
       `INSERT INTO deliveries (id, application_id, event_id, endpoint_id, event_type, status, next_attempt_at,
                                deadline_at)
        VALUES ($1, $2, $3, $4, 'a.b', 'pending', now() + $5::int * interval '1 ms', now() + $6::int * interval '1 ms')`,
-      [id, applicationId, eventId, endpointId, o.dueInMs ?? 0, o.deadlineInMs ?? 86_400_000],
+      [
+        id,
+        o.app ?? applicationId,
+        eventId,
+        o.endpoint ?? endpointId,
+        o.dueInMs ?? 0,
+        o.deadlineInMs ?? 86_400_000,
+      ],
     );
     return id;
   }
@@ -165,7 +177,7 @@ describe('DeliveryAttemptsRepository: claim and record', () => {
   it('the result of the current claim moves the delivery on', async () => {
     const id = await pending();
     const c = asClaimed(await claimOne(id));
-    assert.deepEqual(await repo.record([result(c)]), [true]);
+    assert.deepEqual((await repo.record([result(c)])).applied, [true]);
     const r = await row(id);
     assert.equal(r.status, 'succeeded');
     assert.equal(r.in_flight, false);
@@ -182,11 +194,142 @@ describe('DeliveryAttemptsRepository: claim and record', () => {
               completed_at = NULL, in_flight_since = NULL WHERE id = $1`,
       [id],
     );
-    assert.deepEqual(await repo.record([result(stale, 'failed')]), [false]);
+    assert.deepEqual((await repo.record([result(stale, 'failed')])).applied, [false]);
     const r = await row(id);
     assert.equal(r.status, 'pending', 'the redelivery is still to be attempted');
     assert.deepEqual(r.attempts, [{ number: 1, outcome: 'failed' }], 'the late result is on record');
     const fresh = asClaimed(await claimOne(id));
     assert.equal(fresh.attemptNumber, 2);
+  });
+
+  describe('operational events are written with the change they report (same transaction, no Redis)', () => {
+    let app: string;
+    let standard: string;
+    let operational: string;
+
+    before(async () => {
+      [{ id: app }] = await sql<{ id: string }>(
+        url,
+        `INSERT INTO applications (name) VALUES ('ops') RETURNING id`,
+      );
+      [{ id: standard }] = await sql<{ id: string }>(
+        url,
+        `INSERT INTO endpoints (application_id, url) VALUES ($1, 'https://a.example.com/hook') RETURNING id`,
+        [app],
+      );
+      [{ id: operational }] = await sql<{ id: string }>(
+        url,
+        `INSERT INTO endpoints (application_id, url, kind) VALUES ($1, 'https://ops.example.com/', 'operational')
+         RETURNING id`,
+        [app],
+      );
+    });
+
+    /** The application's operational events of a type, with their deliveries and outbox rows. */
+    async function opsEvents(type: string) {
+      return sql<{ payload: string; deliveries: number; outbox: number }>(
+        url,
+        `SELECT e.payload,
+                (SELECT count(*) FROM deliveries d WHERE d.event_id = e.id AND d.endpoint_id = $3)::int AS deliveries,
+                (SELECT count(*) FROM outbox o JOIN deliveries d ON d.id = o.delivery_id
+                  WHERE d.event_id = e.id)::int AS outbox
+         FROM events e WHERE e.application_id = $1 AND e.event_type = $2 ORDER BY e.created_at, e.id`,
+        [app, type, operational],
+      );
+    }
+
+    async function attemptOnce(outcome: AttemptRecord['outcome']) {
+      const id = await pending({ app, endpoint: standard });
+      const c = asClaimed(await claimOne(id));
+      return { id, result: await repo.record([result(c, outcome)]) };
+    }
+
+    it('a delivery that ends failed → delivery.failed, its delivery and outbox row, in the record transaction', async () => {
+      const { id, result: r } = await attemptOnce('failed');
+      assert.deepEqual(r.applied, [true]);
+      assert.ok(r.operationalEvents.includes('delivery.failed'));
+      const evs = (await opsEvents('delivery.failed')).filter((e) => e.payload.includes(id));
+      assert.equal(evs.length, 1);
+      assert.equal(evs[0].deliveries, 1);
+      assert.equal(evs[0].outbox, 1);
+      const p = JSON.parse(evs[0].payload);
+      assert.equal(p.deliveryId, id);
+      assert.equal(p.endpointId, standard);
+      assert.equal(p.lastError, 'http_500');
+      assert.equal(p.attempts, 1);
+      assert.match(p.at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    });
+
+    it('the failure streak lives on the endpoint row: failures, then a success → endpoint.recovered once', async () => {
+      await sql(url, `UPDATE endpoints SET failure_streak = 0, reenabled_at = NULL WHERE id = $1`, [
+        standard,
+      ]);
+      const before = (await opsEvents('endpoint.recovered')).length;
+      await attemptOnce('retrying');
+      await attemptOnce('failed');
+      const [{ failure_streak }] = await sql<{ failure_streak: number }>(
+        url,
+        `SELECT failure_streak FROM endpoints WHERE id = $1`,
+        [standard],
+      );
+      assert.equal(failure_streak, 2, 'both failures counted in Postgres');
+      const ok = await attemptOnce('succeeded');
+      assert.deepEqual(ok.result.operationalEvents, ['endpoint.recovered']);
+      const evs = await opsEvents('endpoint.recovered');
+      assert.equal(evs.length, before + 1);
+      const p = JSON.parse(evs[evs.length - 1].payload);
+      assert.deepEqual(
+        { endpointId: p.endpointId, reason: p.reason, failedAttempts: p.failedAttempts },
+        { endpointId: standard, reason: 'failure_streak', failedAttempts: 2 },
+      );
+      assert.equal(evs[evs.length - 1].outbox, 1);
+      await attemptOnce('succeeded');
+      assert.equal((await opsEvents('endpoint.recovered')).length, before + 1, 'announced once');
+    });
+
+    it('a re-enabled endpoint announces endpoint.recovered (re_enabled) on its next success', async () => {
+      await sql(url, `UPDATE endpoints SET failure_streak = 0, reenabled_at = now() WHERE id = $1`, [
+        standard,
+      ]);
+      const ok = await attemptOnce('succeeded');
+      assert.deepEqual(ok.result.operationalEvents, ['endpoint.recovered']);
+      const evs = await opsEvents('endpoint.recovered');
+      assert.equal(JSON.parse(evs[evs.length - 1].payload).reason, 're_enabled');
+      const [{ reenabled }] = await sql<{ reenabled: boolean }>(
+        url,
+        `SELECT reenabled_at IS NOT NULL AS reenabled FROM endpoints WHERE id = $1`,
+        [standard],
+      );
+      assert.equal(reenabled, false);
+    });
+
+    it('a claim past the deadline and the deadline sweep write delivery.failed with the failure', async () => {
+      const atClaim = await pending({ app, endpoint: standard, deadlineInMs: -1000 });
+      const c = await claimOne(atClaim);
+      assert.deepEqual(c, { expired: { deliveryId: atClaim, announced: true } });
+      const swept = await pending({ app, endpoint: standard, deadlineInMs: -1000 });
+      const failed = await repo.failPastDeadline(new Date(), 100);
+      assert.deepEqual(
+        failed.filter((f) => f.deliveryId === swept),
+        [{ deliveryId: swept, announced: true }],
+      );
+      const evs = await opsEvents('delivery.failed');
+      for (const id of [atClaim, swept]) {
+        const e = evs.find((x) => JSON.parse(x.payload).deliveryId === id);
+        assert.ok(e, `delivery.failed for ${id}`);
+        assert.equal(JSON.parse(e.payload).lastError, 'deadline_exceeded');
+        assert.equal(e.deliveries, 1);
+      }
+    });
+
+    it('nothing is written for an application without an operational endpoint, or about operational endpoints', async () => {
+      const { result: r } = await attemptOnce('failed');
+      assert.ok(r.operationalEvents.length > 0);
+      const quiet = await pending({ deadlineInMs: -1000 }); // the first application has no operational endpoint
+      assert.deepEqual(await claimOne(quiet), { expired: { deliveryId: quiet, announced: false } });
+      const id = await pending({ app, endpoint: operational });
+      const c = asClaimed(await claimOne(id));
+      assert.deepEqual((await repo.record([result(c, 'failed')])).operationalEvents, []);
+    });
   });
 });

@@ -10,8 +10,6 @@ import { EndpointSecretsRepository } from './secrets/endpoint-secrets.repository
 import { EndpointSecretsService } from './secrets/endpoint-secrets.service';
 import { EventsRepository } from './events/events.repository';
 import { EventsService } from './events/events.service';
-import { OperationalEventsRepository } from './operational/operational-events.repository';
-import { OperationalEventsService } from './operational/operational-events.service';
 import { RetentionQueryService } from './retention/retention-query.service';
 import { RetentionRepository } from './retention/retention.repository';
 import { EndpointUrlSearchRepository } from './portal/endpoint-url-search.repository';
@@ -35,8 +33,6 @@ const providers = [
   RedisService,
   EventsRepository,
   EventsService,
-  OperationalEventsRepository,
-  OperationalEventsService,
   RetentionRepository,
   RetentionQueryService,
   PortalLinksService,

@@ -16,8 +16,11 @@ export type DatabaseFailure =
 
 /** SQLSTATE classes and codes that mean "the server is going away or not accepting work right now". */
 const UNAVAILABLE_SQLSTATE = /^(08|57P0[1-3]|53300)/;
-/** Prisma's own codes for a database that cannot be reached, closed the connection or timed the pool out. */
-const UNAVAILABLE_PRISMA_CODES = ['P1001', 'P1002', 'P1008', 'P1017', 'P2024'];
+/**
+ * Prisma's own codes for a database that cannot be reached, closed the connection or timed the pool out; P2028:
+ * an interactive transaction could not start in time or ran past its timeout (rolled back either way).
+ */
+const UNAVAILABLE_PRISMA_CODES = ['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2028'];
 /** Connection-level kinds of the driver adapter. */
 const UNAVAILABLE_ADAPTER_KINDS = [
   'DatabaseNotReachable',

@@ -6,3 +6,4 @@ export * from './circuit-breaker';
 export * from './fair-share';
 export * from './payload-filter';
 export * from './in-flight';
+export * from './failure-streak';

@@ -222,7 +222,7 @@ export class WorkerMetrics extends TernMetrics {
   });
   readonly operationalEvents = new Counter({
     name: METRIC.operationalEvents,
-    help: 'Operational events written, by type.',
+    help: 'Operational events written with attempt results and deadline expiries by this worker, by type.',
     labelNames: ['type'] as const,
     registers: [this.registry],
   });

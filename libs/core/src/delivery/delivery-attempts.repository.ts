@@ -1,8 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import { PrismaService } from '@tern/database';
+import { AppConfig } from '@tern/config';
+import { Prisma, PrismaService } from '@tern/database';
+import { advanceFailureStreak, streakChanges } from '@tern/delivery-rules';
 import type { RecordedOutcome } from '../deliveries/delivery.model';
-import type { EndpointKind } from '../endpoints/endpoints.repository';
-import type { FailedDeliveryRef } from '../operational/operational-events.service';
+import { OPERATIONAL_EVENT } from '../operational/operational-events.model';
+import {
+  deliveryFailedSourceSql,
+  OperationalEventInput,
+  operationalEventCtes,
+  writeOperationalEvents,
+} from '../operational/operational-events.sql';
 
 /** A delivery claimed for one attempt: everything needed to build the request. */
 export interface ClaimedDelivery {
@@ -27,9 +34,22 @@ export interface ClaimedDelivery {
   claimToken: string;
 }
 
+/** A delivery failed at its deadline (by a claim or the deadline sweep). */
+export interface ExpiredDelivery {
+  deliveryId: string;
+  /** A delivery.failed operational event was written with it (same transaction). */
+  announced: boolean;
+}
+
 /** A claimed id that was past its deadline: the claim failed it (deadline_exceeded) instead. */
 export interface ExpiredClaim {
-  expired: FailedDeliveryRef;
+  expired: ExpiredDelivery;
+}
+
+/** What record() did: per record, whether it moved its delivery on; and the operational events it wrote. */
+export interface RecordResult {
+  applied: boolean[];
+  operationalEvents: string[];
 }
 
 /** A claimed id that may not be attempted yet (not due, or another attempt is in flight): try again then. */
@@ -78,48 +98,23 @@ interface ClaimRow {
   due_at: Date | null;
   claim_token: string | null;
   not_before: Date | null;
-  endpoint_url: string | null;
-  endpoint_kind: EndpointKind | null;
-  last_status_code: number | null;
+  announced: boolean;
 }
 
-type ExpiredRow = Omit<FailedRow, 'endpoint_url' | 'endpoint_kind' | 'last_error'> & {
-  endpoint_url: string | null;
-  endpoint_kind: EndpointKind | null;
-};
-
-interface FailedRow {
+/** A standard endpoint's stored failure streak, locked by record(). */
+interface StreakRow {
   id: string;
   application_id: string;
-  endpoint_id: string;
-  event_id: string;
-  event_type: string;
-  attempt_count: number;
-  last_error: string | null;
-  last_status_code: number | null;
-  endpoint_url: string;
-  endpoint_kind: EndpointKind;
+  url: string;
+  failure_streak: number;
+  reenabled: boolean;
 }
 
-function toFailedDelivery(
-  r: Omit<FailedRow, 'endpoint_url' | 'endpoint_kind'> & {
-    endpoint_url: string | null;
-    endpoint_kind: EndpointKind | null;
-  },
-): FailedDeliveryRef {
-  return {
-    deliveryId: r.id,
-    applicationId: r.application_id,
-    eventId: r.event_id,
-    eventType: r.event_type,
-    endpointId: r.endpoint_id,
-    endpointUrl: r.endpoint_url ?? '',
-    endpointKind: r.endpoint_kind ?? 'standard',
-    attempts: r.attempt_count,
-    lastError: r.last_error,
-    lastStatusCode: r.last_status_code,
-  };
-}
+/**
+ * record()'s transaction: wait up to maxWaitMs for a pooled connection (under load every worker slot may be
+ * recording), and give up (rolled back, retried by the caller as "unavailable") after timeoutMs.
+ */
+const RECORD_TRANSACTION = { maxWait: 10_000, timeout: 15_000 };
 
 const INTERRUPTED_MESSAGE =
   'the worker stopped during this attempt (crash or kill); whether the receiver got it is unknown';
@@ -130,7 +125,10 @@ const INTERRUPTED_MESSAGE =
  */
 @Injectable()
 export class DeliveryAttemptsRepository {
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly config: AppConfig,
+  ) {}
 
   /**
    * Claims each delivery that may be attempted now: pending, due (`next_attempt_at` reached) and with no attempt in
@@ -139,7 +137,8 @@ export class DeliveryAttemptsRepository {
    * delivery still carries it), numbers the attempt, and logs the previous attempt as `interrupted` if one was in
    * flight past the cutoff and never recorded. Per id, in order:
    * - a ClaimedDelivery;
-   * - an ExpiredClaim: past its deadline with nothing in flight, failed here (`deadline_exceeded`);
+   * - an ExpiredClaim: past its deadline with nothing in flight, failed here (`deadline_exceeded`), with its
+   *   delivery.failed operational event in the same statement;
    * - a DeferredClaim: not due yet, or another attempt is in flight — try again at `notBefore`;
    * - null: nothing to attempt (not pending, or gone).
    * An id given twice is claimed once; its second place gets a DeferredClaim.
@@ -163,7 +162,7 @@ export class DeliveryAttemptsRepository {
                 in_flight_since = NULL, completed_at = now(), updated_at = now()
          FROM cand WHERE d.id = cand.id AND NOT cand.busy AND cand.deadline_at <= now()
          RETURNING d.id, d.application_id, d.endpoint_id, d.event_id, d.event_type, d.attempt_count,
-                   d.last_status_code
+                   d.last_error, d.last_status_code
        ), upd AS (
          UPDATE deliveries d SET in_flight_since = now(), attempt_count = d.attempt_count + 1, updated_at = now()
          FROM cand
@@ -179,22 +178,23 @@ export class DeliveryAttemptsRepository {
                 upd.interrupted_since, ep.url, 'interrupted', $2, 'interrupted'
          FROM upd JOIN endpoints ep ON ep.id = upd.endpoint_id
          WHERE upd.interrupted_since IS NOT NULL
-       )
+       ), failed_src AS (
+         ${deliveryFailedSourceSql('expired')}
+       ), ${operationalEventCtes('failed_src', this.config.DELIVERY_DEADLINE_SECONDS)}
        SELECT 'claimed' AS kind, upd.id, upd.application_id, upd.endpoint_id, upd.event_id, upd.attempt_count,
               upd.attempt_base, upd.deadline_at, upd.interrupted_since IS NOT NULL AS interrupted, e.event_type,
               e.created_at AS event_created_at, e.payload::text AS payload, upd.due_at, upd.claim_token,
-              NULL::timestamptz AS not_before, NULL::text AS endpoint_url, NULL::text AS endpoint_kind,
-              NULL::int AS last_status_code
+              NULL::timestamptz AS not_before, false AS announced
        FROM upd JOIN events e ON e.id = upd.event_id
        UNION ALL
-       SELECT 'expired', x.id, x.application_id, x.endpoint_id, x.event_id, x.attempt_count, 0, NULL, false,
-              x.event_type, NULL, NULL, NULL, NULL, NULL, ep.url, ep.kind::text, x.last_status_code
-       FROM expired x JOIN endpoints ep ON ep.id = x.endpoint_id
+       SELECT 'expired', x.id, NULL, NULL, NULL, NULL, NULL, NULL, false, NULL, NULL, NULL, NULL, NULL, NULL,
+              EXISTS (SELECT 1 FROM ops_in WHERE ops_in.ref = x.id)
+       FROM expired x
        UNION ALL
        SELECT 'deferred', c.id, NULL, NULL, NULL, NULL, NULL, NULL, false, NULL, NULL, NULL, NULL, NULL,
               CASE WHEN c.busy THEN c.in_flight_since + $3::int * interval '1 millisecond'
                    ELSE c.next_attempt_at END,
-              NULL, NULL, NULL
+              false
        FROM cand c
        WHERE c.busy OR (c.deadline_at > now() AND c.next_attempt_at > now())`,
       ids,
@@ -211,9 +211,7 @@ export class DeliveryAttemptsRepository {
       if (answered.has(id)) return { notBefore: new Date(Date.now() + presumedLostAfterMs) };
       answered.add(id);
       if (r.kind === 'deferred') return { notBefore: r.not_before as Date };
-      if (r.kind === 'expired') {
-        return { expired: toFailedDelivery({ ...(r as ExpiredRow), last_error: 'deadline_exceeded' }) };
-      }
+      if (r.kind === 'expired') return { expired: { deliveryId: r.id, announced: r.announced } };
       return {
         deliveryId: r.id,
         applicationId: r.application_id as string,
@@ -233,12 +231,16 @@ export class DeliveryAttemptsRepository {
   }
 
   /**
-   * Records attempts and moves their deliveries on, in one statement. Every attempt is logged; a delivery is only
+   * Records attempts and moves their deliveries on, in one transaction. Every attempt is logged; a delivery is only
    * moved on by the attempt of its current claim (same number and claim token): a late result of an attempt that
    * was superseded — taken over, or the delivery failed or re-queued meanwhile — is logged and decides nothing.
-   * Returns, per record, whether the delivery was updated.
+   * In the same transaction, from the attempts applied: the failure streaks of their standard endpoints are
+   * advanced (see advanceFailureStreak) and the operational events they call for are written (delivery.failed for
+   * a delivery that ended failed, endpoint.recovered) — so a crash can lose a result, never only its event.
+   * Locks: the standard endpoints whose streak changes (id order), then the deliveries (id order) — the order
+   * endpoint disable uses, so the two never deadlock.
    */
-  async record(records: AttemptRecord[]): Promise<boolean[]> {
+  async record(records: AttemptRecord[]): Promise<RecordResult> {
     const json = JSON.stringify(
       records.map((r) => ({
         delivery_id: r.deliveryId,
@@ -261,41 +263,116 @@ export class DeliveryAttemptsRepository {
         last_error: r.lastError,
       })),
     );
-    const rows = await this.prisma.$queryRawUnsafe<{ id: string }[]>(
-      `WITH v AS (
-         SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(
-           delivery_id text, application_id text, endpoint_id text, event_id text, number int, claim_token text,
-           started_at timestamptz, duration_ms int, url text, request_headers jsonb, response_status int,
-           response_headers jsonb, response_body text, error_class text, error_message text, outcome text,
-           next_attempt_at timestamptz, last_error text)
-       ), ins AS (
-         INSERT INTO attempts (id, delivery_id, application_id, endpoint_id, event_id, number, started_at,
-                               duration_ms, url, request_headers, response_status, response_headers,
-                               response_body, error_class, error_message, outcome)
-         SELECT tern_id('att'), delivery_id, application_id, endpoint_id, event_id, number, started_at,
-                duration_ms, url, request_headers, response_status, response_headers, response_body,
-                error_class, error_message, outcome::attempt_outcome
-         FROM v
-       ), locked AS (
-         -- Lock the deliveries in id order, as claim() does, so a record and a claim never deadlock.
-         SELECT id FROM deliveries WHERE id IN (SELECT delivery_id FROM v) ORDER BY id FOR UPDATE
-       )
-       UPDATE deliveries d SET
-         status = (CASE v.outcome WHEN 'retrying' THEN 'pending' ELSE v.outcome END)::delivery_status,
-         in_flight_since = NULL,
-         next_attempt_at = v.next_attempt_at,
-         last_status_code = v.response_status,
-         last_error = v.last_error,
-         completed_at = CASE WHEN v.outcome = 'retrying' THEN NULL ELSE now() END,
-         updated_at = now()
-       FROM v JOIN locked ON locked.id = v.delivery_id
-       WHERE d.id = v.delivery_id AND d.status = 'pending' AND d.attempt_count = v.number
-         AND d.in_flight_since = v.claim_token::timestamptz
-       RETURNING d.id`,
-      json,
-    );
-    const updated = new Set(rows.map((r) => r.id));
-    return records.map((r) => updated.has(r.deliveryId));
+    const endpointIds = [...new Set(records.map((r) => r.endpointId))];
+    const failing = [...new Set(records.filter((r) => r.outcome !== 'succeeded').map((r) => r.endpointId))];
+    const deadline = this.config.DELIVERY_DEADLINE_SECONDS;
+    return this.prisma.$transaction(async (tx) => {
+      // Only endpoints whose stored streak this batch can change are locked: all successes on a clean streak
+      // (the steady state) take no endpoint lock. FOR NO KEY UPDATE: ingest's foreign-key checks don't wait.
+      const streaks = await tx.$queryRawUnsafe<StreakRow[]>(
+        `SELECT id, application_id, url, failure_streak, reenabled_at IS NOT NULL AS reenabled
+           FROM endpoints
+           WHERE id = ANY($1::text[]) AND kind = 'standard'
+             AND (id = ANY($2::text[]) OR failure_streak > 0 OR reenabled_at IS NOT NULL)
+           ORDER BY id FOR NO KEY UPDATE`,
+        endpointIds,
+        failing,
+      );
+      // $queryRawUnsafe: fixed text (and fragments) with positional parameters, as in claim().
+      const rows = await tx.$queryRawUnsafe<{ id: string; event_type: string | null }[]>(
+        `WITH v AS (
+             SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(
+               delivery_id text, application_id text, endpoint_id text, event_id text, number int, claim_token text,
+               started_at timestamptz, duration_ms int, url text, request_headers jsonb, response_status int,
+               response_headers jsonb, response_body text, error_class text, error_message text, outcome text,
+               next_attempt_at timestamptz, last_error text)
+           ), ins AS (
+             INSERT INTO attempts (id, delivery_id, application_id, endpoint_id, event_id, number, started_at,
+                                   duration_ms, url, request_headers, response_status, response_headers,
+                                   response_body, error_class, error_message, outcome)
+             SELECT tern_id('att'), delivery_id, application_id, endpoint_id, event_id, number, started_at,
+                    duration_ms, url, request_headers, response_status, response_headers, response_body,
+                    error_class, error_message, outcome::attempt_outcome
+             FROM v
+           ), locked AS (
+             -- Lock the deliveries in id order, as claim() does, so a record and a claim never deadlock.
+             SELECT id FROM deliveries WHERE id IN (SELECT delivery_id FROM v) ORDER BY id FOR UPDATE
+           ), upd AS (
+             UPDATE deliveries d SET
+               status = (CASE v.outcome WHEN 'retrying' THEN 'pending' ELSE v.outcome END)::delivery_status,
+               in_flight_since = NULL,
+               next_attempt_at = v.next_attempt_at,
+               last_status_code = v.response_status,
+               last_error = v.last_error,
+               completed_at = CASE WHEN v.outcome = 'retrying' THEN NULL ELSE now() END,
+               updated_at = now()
+             FROM v JOIN locked ON locked.id = v.delivery_id
+             WHERE d.id = v.delivery_id AND d.status = 'pending' AND d.attempt_count = v.number
+               AND d.in_flight_since = v.claim_token::timestamptz
+             RETURNING d.id, d.application_id, d.endpoint_id, d.event_id, d.event_type, d.attempt_count,
+                       d.last_error, d.last_status_code, d.status
+           ), failed_src AS (
+             ${deliveryFailedSourceSql("(SELECT * FROM upd WHERE status = 'failed')")}
+           ), ${operationalEventCtes('failed_src', deadline)}
+           SELECT upd.id, NULL AS event_type FROM upd
+           UNION ALL
+           SELECT NULL, event_type FROM ops_in`,
+        json,
+      );
+      const applied = new Set(rows.filter((r) => r.id !== null).map((r) => r.id));
+      const operationalEvents = rows.filter((r) => r.event_type !== null).map((r) => r.event_type as string);
+      const recovered = await this.advanceStreaks(
+        tx,
+        streaks,
+        records.filter((r) => applied.has(r.deliveryId)),
+      );
+      return {
+        applied: records.map((r) => applied.has(r.deliveryId)),
+        operationalEvents: [...operationalEvents, ...recovered],
+      };
+    }, RECORD_TRANSACTION);
+  }
+
+  /** Stores the new failure streaks of the locked endpoints and writes their endpoint.recovered events. */
+  private async advanceStreaks(
+    tx: Prisma.TransactionClient,
+    locked: StreakRow[],
+    applied: AttemptRecord[],
+  ): Promise<string[]> {
+    const updates: { id: string; failures: number; reenabled: boolean }[] = [];
+    const events: OperationalEventInput[] = [];
+    for (const ep of locked) {
+      const start = { failures: ep.failure_streak, reenabled: ep.reenabled };
+      const results = applied.filter((r) => r.endpointId === ep.id).map((r) => r.outcome === 'succeeded');
+      if (!streakChanges(start, results)) continue;
+      const { streak, recoveries } = advanceFailureStreak(
+        start,
+        results,
+        this.config.ENDPOINT_RECOVERED_AFTER_FAILURES,
+      );
+      updates.push({ id: ep.id, ...streak });
+      for (const r of recoveries) {
+        events.push({
+          ref: ep.id,
+          applicationId: ep.application_id,
+          type: OPERATIONAL_EVENT.endpointRecovered,
+          payload: { endpointId: ep.id, url: ep.url, reason: r.reason, failedAttempts: r.failedAttempts },
+        });
+      }
+    }
+    if (updates.length > 0) {
+      await tx.$executeRawUnsafe(
+        `UPDATE endpoints e SET failure_streak = u.failures,
+                reenabled_at = CASE WHEN u.reenabled THEN e.reenabled_at END
+         FROM unnest($1::text[], $2::int[], $3::boolean[]) AS u(id, failures, reenabled)
+         WHERE e.id = u.id`,
+        updates.map((u) => u.id),
+        updates.map((u) => u.failures),
+        updates.map((u) => u.reenabled),
+      );
+    }
+    const written = await writeOperationalEvents(tx, events, this.config.DELIVERY_DEADLINE_SECONDS);
+    return written.map((w) => w.eventType);
   }
 
   /** Fails a pending delivery without an attempt (endpoint gone or disabled before it was tried). */
@@ -327,9 +404,12 @@ export class DeliveryAttemptsRepository {
     return rows.map((r) => ({ deliveryId: r.id, endpointId: r.endpoint_id }));
   }
 
-  /** Fails pending deliveries past their deadline that no attempt is working on. Returns them. */
-  async failPastDeadline(inFlightBefore: Date, limit: number): Promise<FailedDeliveryRef[]> {
-    const rows = await this.prisma.$queryRawUnsafe<FailedRow[]>(
+  /**
+   * Fails pending deliveries past their deadline that no attempt is working on, with their delivery.failed
+   * operational events in the same statement. Returns them.
+   */
+  async failPastDeadline(inFlightBefore: Date, limit: number): Promise<ExpiredDelivery[]> {
+    const rows = await this.prisma.$queryRawUnsafe<{ id: string; announced: boolean }[]>(
       `WITH x AS (
          UPDATE deliveries SET status = 'failed', last_error = 'deadline_exceeded', next_attempt_at = NULL,
                 in_flight_since = NULL, completed_at = now(), updated_at = now()
@@ -338,13 +418,14 @@ export class DeliveryAttemptsRepository {
                         AND (in_flight_since IS NULL OR in_flight_since < $1)
                       LIMIT $2 FOR UPDATE SKIP LOCKED)
          RETURNING id, application_id, endpoint_id, event_id, event_type, attempt_count, last_error, last_status_code
-       )
-       SELECT x.*, ep.url AS endpoint_url, ep.kind::text AS endpoint_kind
-       FROM x JOIN endpoints ep ON ep.id = x.endpoint_id`,
+       ), failed_src AS (
+         ${deliveryFailedSourceSql('x')}
+       ), ${operationalEventCtes('failed_src', this.config.DELIVERY_DEADLINE_SECONDS)}
+       SELECT x.id, EXISTS (SELECT 1 FROM ops_in WHERE ops_in.ref = x.id) AS announced FROM x`,
       inFlightBefore,
       limit,
     );
-    return rows.map(toFailedDelivery);
+    return rows.map((r) => ({ deliveryId: r.id, announced: r.announced }));
   }
 }
 

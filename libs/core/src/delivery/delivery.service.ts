@@ -96,7 +96,11 @@ export class DeliveryService implements OnApplicationShutdown {
       CLAIM_BATCH.maxWaitMs,
     );
     this.results = new MicroBatcher(
-      (rs) => this.repo.record(rs),
+      async (rs) => {
+        const r = await this.repo.record(rs);
+        this.observer.operationalEventsWritten(r.operationalEvents);
+        return r.applied;
+      },
       RECORD_BATCH.maxSize,
       RECORD_BATCH.maxWaitMs,
     );

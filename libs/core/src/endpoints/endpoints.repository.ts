@@ -1,13 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { Prisma, PrismaService } from '@tern/database';
+import { AppConfig } from '@tern/config';
 import { PageCursor } from '../common/pagination';
+import { OPERATIONAL_EVENT } from '../operational/operational-events.model';
+import { writeOperationalEvents } from '../operational/operational-events.sql';
 import { ENDPOINT_CHANGED_CHANNEL } from '../queue/queue.constants';
 
 /** deliveries.last_error of the pending deliveries failed when their endpoint is disabled / deleted. */
 export const ENDPOINT_DISABLED_ERROR = 'endpoint_disabled';
 export const ENDPOINT_DELETED_ERROR = 'endpoint_deleted';
 
-/** standard: the application's own events; operational: Tern's operational events (see OperationalEventsService). */
+/** standard: the application's own events; operational: Tern's operational events (operational-events.model.ts). */
 export type EndpointKind = 'standard' | 'operational';
 
 export interface EndpointRecord {
@@ -146,7 +149,10 @@ function toRecord(r: EndpointRow): EndpointRecord {
 
 @Injectable()
 export class EndpointsRepository {
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly config: AppConfig,
+  ) {}
 
   /** Inserts the endpoint and its first (current) secret in one transaction. */
   async create(data: NewEndpoint, secret: NewEndpointSecretRow, now = new Date()): Promise<EndpointRecord> {
@@ -229,9 +235,14 @@ export class EndpointsRepository {
         data.disabled = false;
         data.disabledAt = null;
         data.disabledReason = null;
+        // Its next success announces endpoint.recovered (reason re_enabled; see advanceFailureStreak).
+        if (current.disabled) data.reenabledAt = now;
       }
       const row = await tx.endpoint.update({ where: { id }, data });
       if (disabled === true) await failPendingDeliveries(tx, id, ENDPOINT_DISABLED_ERROR, now);
+      if (disabled === true && !current.disabled) {
+        await this.announceDisabled(tx, toRecord(row), row.disabledReason ?? 'disabled by the application');
+      }
       await notifyEndpointChanged(tx, id);
       return { ...toRecord(row), wasDisabled: current.disabled };
     });
@@ -271,9 +282,27 @@ export class EndpointsRepository {
             data: { disabled: true, disabledAt: now, disabledReason: reason, updatedAt: now },
           });
       await failPendingDeliveries(tx, id, ENDPOINT_DISABLED_ERROR, now);
+      if (!current.disabled) await this.announceDisabled(tx, toRecord(row), reason);
       await notifyEndpointChanged(tx, id);
       return { endpoint: toRecord(row), changed: !current.disabled };
     });
+  }
+
+  /** endpoint.disabled, in the transaction that disabled a standard endpoint. */
+  private async announceDisabled(tx: Tx, endpoint: EndpointRecord, reason: string): Promise<void> {
+    if (endpoint.kind !== 'standard') return;
+    await writeOperationalEvents(
+      tx,
+      [
+        {
+          ref: endpoint.id,
+          applicationId: endpoint.applicationId,
+          type: OPERATIONAL_EVENT.endpointDisabled,
+          payload: { endpointId: endpoint.id, url: endpoint.url, reason },
+        },
+      ],
+      this.config.DELIVERY_DEADLINE_SECONDS,
+    );
   }
 
   /** Delivery configuration of the given endpoints, whatever their application; unknown ids are left out. */

@@ -4,7 +4,6 @@ import { AddressPolicy, checkUrlDestination } from '@tern/delivery-rules';
 import { FieldProblem, InvalidInputError, NotFoundError } from '../common/errors';
 import { isId, newId } from '../common/ids';
 import { Page, PageCursor, toPage } from '../common/pagination';
-import { OperationalEventsService } from '../operational/operational-events.service';
 import { EndpointSecretsService } from '../secrets/endpoint-secrets.service';
 import { webhookSecretProblem } from '../secrets/webhook-secret';
 import { checkEndpointHeaders, checkEndpointUrl } from './endpoint-rules';
@@ -67,7 +66,6 @@ export class EndpointsService {
     private readonly repo: EndpointsRepository,
     private readonly secrets: EndpointSecretsService,
     private readonly config: AppConfig,
-    private readonly operational: OperationalEventsService,
   ) {
     this.addressPolicy = AddressPolicy.fromCsv(config.SSRF_ALLOW_CIDRS);
   }
@@ -137,11 +135,6 @@ export class EndpointsService {
     if (problems.length) throw new InvalidInputError(problems);
     const row = await this.repo.update(applicationId, id, changes);
     if (!row) throw new NotFoundError('endpoint', id);
-    if (changes.disabled === true && !row.wasDisabled) {
-      await this.operational.endpointDisabled(row, row.disabledReason);
-    } else if (changes.disabled === false && row.wasDisabled) {
-      await this.operational.endpointReenabled(row);
-    }
     return toView(row);
   }
 
@@ -154,12 +147,11 @@ export class EndpointsService {
   /**
    * For the delivery worker when an endpoint answers 410 Gone: disables it with `reason` and fails its pending
    * deliveries (all of them, including one in flight: record that attempt's outcome first). False when the
-   * endpoint is missing or deleted. Sends endpoint.disabled when this call disabled a standard endpoint.
+   * endpoint is missing or deleted. When this call disabled a standard endpoint, endpoint.disabled is written in
+   * the same transaction.
    */
   async disableForGone(endpointId: string, reason: string): Promise<boolean> {
-    const r = await this.repo.disable(endpointId, reason);
-    if (r?.changed) await this.operational.endpointDisabled(r.endpoint, reason);
-    return r !== null;
+    return (await this.repo.disable(endpointId, reason)) !== null;
   }
 
   private checkUrl(raw: string, problems: FieldProblem[]): string | undefined {

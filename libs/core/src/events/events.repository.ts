@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { isStatementError, Prisma, PrismaService } from '@tern/database';
 import { PageCursor } from '../common/pagination';
 import type { DeliveryStatus } from '../deliveries/delivery.model';
+import { fanOutCtes } from '../operational/operational-events.sql';
 import { OUTBOX_CHANNEL } from '../queue/queue.constants';
 
 /** An event ready to be written: validated, id assigned, payload serialised. */
@@ -76,20 +77,17 @@ export class EventsRepository {
    *
    * With `reclaimKeysOlderThanSeconds`, the keys of the given events are first taken off events older than that
    * (in the same transaction), so those keys can be used again.
-   *
-   * Deliveries go to endpoints of one kind: `standard` (the default: the application's own events) or
-   * `operational` (Tern's operational events, written by OperationalEventsService).
+   * Deliveries go to standard endpoints only (operational events are written by operational-events.sql.ts).
    */
   async insertWithDeliveries(
     events: NewEventRow[],
     opts: {
       deadlineSeconds: number;
       reclaimKeysOlderThanSeconds?: number;
-      endpointKind?: 'standard' | 'operational';
     },
   ): Promise<EventSummaryRecord[]> {
     if (events.length === 0) return [];
-    const insert = this.insertStatement(events, opts.deadlineSeconds, opts.endpointKind ?? 'standard');
+    const insert = this.insertStatement(events, opts.deadlineSeconds);
     const keyed = events.filter((e) => e.idempotencyKey !== null);
     if (opts.reclaimKeysOlderThanSeconds === undefined || keyed.length === 0) {
       return this.prisma.$queryRaw<EventSummaryRecord[]>(insert);
@@ -206,11 +204,7 @@ export class EventsRepository {
    * (data-modifying CTEs always run to completion, referenced or not): `ins` returns only the events actually
    * inserted, so deliveries and outbox rows exist exactly for those.
    */
-  private insertStatement(
-    events: NewEventRow[],
-    deadlineSeconds: number,
-    endpointKind: 'standard' | 'operational',
-  ): Prisma.Sql {
+  private insertStatement(events: NewEventRow[], deadlineSeconds: number): Prisma.Sql {
     const apps = events.map((e) => e.applicationId);
     const ids = events.map((e) => e.id);
     const types = events.map((e) => e.eventType);
@@ -227,24 +221,8 @@ export class EventsRepository {
         FROM input ORDER BY application_id, idempotency_key, ord
         ON CONFLICT (application_id, idempotency_key) DO NOTHING
         RETURNING id, application_id, event_type, created_at
-      ), dlv AS (
-        INSERT INTO deliveries (id, application_id, event_id, endpoint_id, event_type, status, attempt_count,
-                                next_attempt_at, deadline_at, created_at, updated_at)
-        SELECT tern_id('dlv'), i.application_id, i.id, ep.id, i.event_type, 'pending', 0,
-               now(), i.created_at + ${deadlineSeconds}::int * interval '1 second', now(), now()
-        FROM ins i
-        JOIN endpoints ep
-          ON ep.application_id = i.application_id
-         AND ep.kind = ${endpointKind}::endpoint_kind
-         AND NOT ep.disabled
-         AND ep.deleted_at IS NULL
-         AND (coalesce(cardinality(ep.event_types), 0) = 0 OR i.event_type = ANY (ep.event_types))
-        RETURNING id, event_id
-      ), ob AS (
-        INSERT INTO outbox (delivery_id, available_at, created_at)
-        SELECT id, now(), now() FROM dlv
-      ), counts AS (
-        SELECT event_id, count(*)::int AS n FROM dlv GROUP BY event_id
+      ), ${Prisma.raw(fanOutCtes('ev', 'ins', 'standard', deadlineSeconds))}, counts AS (
+        SELECT event_id, count(*)::int AS n FROM ev_dlv GROUP BY event_id
       )
       SELECT i.id, i.event_type AS "eventType", i.created_at AS "createdAt", coalesce(c.n, 0) AS "deliveryCount"
       FROM ins i LEFT JOIN counts c ON c.event_id = i.id`;
