@@ -1,5 +1,12 @@
 import type { RawBodyRequest } from '@nestjs/common';
-import { decodeBody, InvalidInputError, NewEventInput, payloadTexts, PayloadSyntaxError } from '@tern/core';
+import {
+  decodeBody,
+  InvalidInputError,
+  LocatedPayload,
+  NewEventInput,
+  payloadTexts,
+  PayloadSyntaxError,
+} from '@tern/core';
 import type { Request } from 'express';
 
 /** An event as EventInputPipe validated it: `payload` is still the parsed value, only checked to be an object. */
@@ -18,7 +25,7 @@ export function withPayloadTexts(
   const field = (i: number) => (mode === 'single' ? 'payload' : `events[${i}].payload`);
   const body = req.rawBody ? decodeBody(req.rawBody) : '';
   if (body === null) throw new InvalidInputError([{ field: 'body', reason: 'must be UTF-8 encoded JSON' }]);
-  let texts: (string | undefined)[];
+  let texts: (LocatedPayload | undefined)[];
   try {
     texts = body ? payloadTexts(body, mode) : [];
   } catch (err) {
@@ -28,9 +35,9 @@ export function withPayloadTexts(
     throw err;
   }
   return inputs.map((input, i) => {
-    const text = texts[i];
-    if (text === undefined)
+    const located = texts[i];
+    if (located === undefined)
       throw new InvalidInputError([{ field: field(i), reason: 'must be a JSON object' }]);
-    return { ...input, payload: text };
+    return { ...input, payload: located.text, payloadTree: located.tree };
   });
 }

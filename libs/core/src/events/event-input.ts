@@ -1,3 +1,5 @@
+import type { Node as PayloadTree } from 'jsonc-parser';
+
 // Event types (EVENT_TYPE_PATTERN, shared with endpoint subscriptions) live in ../endpoints/endpoint-rules.
 // Payload checks (on the text as sent) live in ./payload-text.
 
@@ -9,6 +11,8 @@ export interface NewEventInput {
   eventType: string;
   /** The payload's JSON text exactly as it stands in the request body (checked by checkPayloadText). */
   payload: string;
+  /** The payload's syntax tree when the caller parsed it already (the API: one parse of the request body). */
+  payloadTree?: PayloadTree;
   idempotencyKey?: string;
 }
 

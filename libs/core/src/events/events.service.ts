@@ -157,7 +157,7 @@ export class EventsService implements OnModuleDestroy {
       }
       const payload =
         typeof input.payload === 'string'
-          ? checkPayloadText(input.payload, this.limits, `${p}payload`)
+          ? checkPayloadText(input.payload, this.limits, `${p}payload`, input.payloadTree)
           : ({
               ok: false,
               tooLarge: false,

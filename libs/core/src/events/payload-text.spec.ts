@@ -6,19 +6,24 @@ const LIMITS = { maxBytes: 1024, maxDepth: 100 };
 const TRICKY =
   '{ "z": 1, "10": "ten", "2": 2 , "big": 12345678901234567890, "p": 1.50, "huge": 1e400, "e": "\\u00e9" }';
 
+/** The texts of payloadTexts' answer (the trees are checked by checkPayloadText's cases). */
+function texts(body: string, mode: 'single' | 'batch') {
+  return payloadTexts(body, mode).map((p) => p?.text);
+}
+
 describe('payloadTexts', () => {
   it('returns the payload text exactly as it stands in a single body', () => {
     const body = `{"eventType":"order.created",  "payload" :${TRICKY} , "idempotencyKey":"k"}`;
-    assert.deepEqual(payloadTexts(body, 'single'), [TRICKY]);
+    assert.deepEqual(texts(body, 'single'), [TRICKY]);
   });
 
   it('returns each payload of a batch, in order; undefined where an item has none', () => {
     const body = `{"events":[{"eventType":"a","payload":${TRICKY}},{"eventType":"b"},{"payload":{"x" : [1,2]}}]}`;
-    assert.deepEqual(payloadTexts(body, 'batch'), [TRICKY, undefined, '{"x" : [1,2]}']);
+    assert.deepEqual(texts(body, 'batch'), [TRICKY, undefined, '{"x" : [1,2]}']);
   });
 
   it('takes the last of repeated members, like JSON.parse did for the other fields', () => {
-    assert.deepEqual(payloadTexts('{"payload":{"a":1},"payload":{"b":2}}', 'single'), ['{"b":2}']);
+    assert.deepEqual(texts('{"payload":{"a":1},"payload":{"b":2}}', 'single'), ['{"b":2}']);
   });
 
   it('refuses comments and trailing commas (strict JSON only)', () => {
@@ -33,6 +38,19 @@ describe('payloadTexts', () => {
 });
 
 describe('checkPayloadText', () => {
+  it("checks the body's tree when given one, without parsing the payload again", () => {
+    const [located] = payloadTexts('{"payload":{"a":1,"a":2}}', 'single');
+    assert.ok(located);
+    const r = checkPayloadText(located.text, LIMITS, 'payload', located.tree);
+    assert.equal(r.ok, false, 'the repeated key is found on the given tree');
+    // A tree of a valid object with text that would not parse: the tree is what is checked.
+    const [valid] = payloadTexts('{"payload":{"a":1}}', 'single');
+    assert.deepEqual(checkPayloadText('{"a":1', LIMITS, 'payload', valid?.tree), {
+      ok: true,
+      text: '{"a":1',
+    });
+  });
+
   it('accepts an object and hands its text back unchanged', () => {
     assert.deepEqual(checkPayloadText(TRICKY, LIMITS, 'payload'), { ok: true, text: TRICKY });
     assert.deepEqual(checkPayloadText('{"__proto__":{"x":1}}', LIMITS, 'p'), {

@@ -28,11 +28,20 @@ export function decodeBody(raw: Buffer): string | null {
 }
 
 /**
- * The text of each event's `payload` in a request body: `[payload]` for POST /v1/events, one per item of `events`
- * for a batch. `undefined` where an event has no payload member. Throws PayloadSyntaxError when the body is not
- * strict JSON or nests too deeply for the parser.
+ * A payload located in a request body: its text, and its syntax tree from the body's one parse (offsets relative
+ * to the body), so checkPayloadText need not parse it again.
  */
-export function payloadTexts(body: string, mode: 'single' | 'batch'): (string | undefined)[] {
+export interface LocatedPayload {
+  text: string;
+  tree: Node;
+}
+
+/**
+ * Each event's `payload` in a request body: `[payload]` for POST /v1/events, one per item of `events` for a
+ * batch. `undefined` where an event has no payload member. The body is parsed once. Throws PayloadSyntaxError when
+ * the body is not strict JSON or nests too deeply for the parser.
+ */
+export function payloadTexts(body: string, mode: 'single' | 'batch'): (LocatedPayload | undefined)[] {
   const root = strictTree(body);
   if (root?.type !== 'object') return [];
   if (mode === 'single') return [payloadOf(body, root)];
@@ -43,9 +52,15 @@ export function payloadTexts(body: string, mode: 'single' | 'batch'): (string | 
 
 /**
  * Checks a payload's text without changing it: a JSON object, at most `maxBytes` bytes, at most `maxDepth` levels,
- * no key repeated within an object, no NUL characters or unpaired UTF-16 surrogates in keys or strings.
+ * no key repeated within an object, no NUL characters or unpaired UTF-16 surrogates in keys or strings. `tree`:
+ * the text's syntax tree when the caller already has it (payloadTexts), else the text is parsed here.
  */
-export function checkPayloadText(text: string, limits: PayloadLimits, field: string): PayloadCheck {
+export function checkPayloadText(
+  text: string,
+  limits: PayloadLimits,
+  field: string,
+  tree?: Node,
+): PayloadCheck {
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > limits.maxBytes) {
     return {
@@ -54,9 +69,9 @@ export function checkPayloadText(text: string, limits: PayloadLimits, field: str
       problem: { field, reason: `is ${bytes} bytes as sent; the limit is ${limits.maxBytes}` },
     };
   }
-  let root: Node | undefined;
+  let root: Node | undefined = tree;
   try {
-    root = strictTree(text);
+    root ??= strictTree(text);
   } catch (err) {
     if (err instanceof PayloadSyntaxError) return fail(field, err.message);
     throw err;
@@ -92,9 +107,9 @@ function lastMember(obj: Node, name: string): Node | undefined {
   return found;
 }
 
-function payloadOf(body: string, event: Node): string | undefined {
+function payloadOf(body: string, event: Node): LocatedPayload | undefined {
   const node = lastMember(event, 'payload');
-  return node && body.slice(node.offset, node.offset + node.length);
+  return node && { text: body.slice(node.offset, node.offset + node.length), tree: node };
 }
 
 function fail(field: string, reason: string): PayloadCheck {
