@@ -217,4 +217,43 @@ describe('idempotency window', () => {
     assert.notEqual(later.body.data[0].id, first.body.data[0].id);
     assert.deepEqual(await rowCounts(db, app.id), { events: 2, deliveries: 2, outbox: 2 });
   });
+
+  it('a batch whose key is taken by a different event after its own check writes nothing (409)', async () => {
+    const app = await withEndpoints(api, 1);
+    // Another request holds the key in an open transaction: invisible to the batch's check, and the batch's
+    // insert waits for it on the key (ON CONFLICT) — then finds it holds a different payload.
+    const other = await connectTestDb();
+    try {
+      await other.query('BEGIN');
+      await other.query(
+        `INSERT INTO events (id, application_id, event_type, payload, idempotency_key)
+         VALUES ('evt_' || md5(random()::text), $1, 't', '{"other":true}', 'raced')`,
+        [app.id],
+      );
+      const batch = api.request('POST', '/v1/events/batch', {
+        key: app.key,
+        body: {
+          events: [
+            { eventType: 't', payload: { unkeyed: 1 } },
+            { eventType: 't', payload: { mine: true }, idempotencyKey: 'raced' },
+          ],
+        },
+      });
+      for (let i = 0; i < 200; i++) {
+        const w = await db.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+           WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        );
+        if (w.rows[0].n > 0) break;
+        await sleep(10);
+      }
+      await other.query('COMMIT');
+      const r = await batch;
+      assert.equal(r.status, 409, JSON.stringify(r.body));
+      assert.match(r.body.message, /different payload/);
+      assert.deepEqual(await rowCounts(db, app.id), { events: 1, deliveries: 0, outbox: 0 });
+    } finally {
+      await other.end();
+    }
+  });
 });

@@ -84,6 +84,15 @@ export class EventsRepository {
     opts: {
       deadlineSeconds: number;
       reclaimKeysOlderThanSeconds?: number;
+      /**
+       * Called inside the transaction with the keyed rows that were not inserted (their key is held) and the
+       * holders of those keys (committed: ON CONFLICT waited for them). Throwing rolls the whole write back — a
+       * batch with a key reused for a different event writes nothing, even when the other event landed after
+       * the caller's own check. Needs `reclaimKeysOlderThanSeconds` (the batch path).
+       */
+      checkHeld?: (notInserted: NewEventRow[], held: KeyedEventRecord[]) => void;
+      /** With checkHeld: the idempotency window, for KeyedEventRecord.expired. */
+      windowSeconds?: number;
     },
   ): Promise<EventSummaryRecord[]> {
     if (events.length === 0) return [];
@@ -92,24 +101,38 @@ export class EventsRepository {
     if (opts.reclaimKeysOlderThanSeconds === undefined || keyed.length === 0) {
       return this.prisma.$queryRaw<EventSummaryRecord[]>(insert);
     }
+    const reclaimAfter = opts.reclaimKeysOlderThanSeconds;
     const apps = keyed.map((e) => e.applicationId);
     const keys = keyed.map((e) => e.idempotencyKey);
-    const [, inserted] = await this.prisma.$transaction([
+    return this.prisma.$transaction(async (tx) => {
       // The expired holders are locked in one global order (by id) before they are updated: two batches
       // reclaiming overlapping keys wait for each other instead of deadlocking (40P01) on each other's rows.
-      this.prisma.$executeRaw`
+      await tx.$executeRaw`
         UPDATE events e SET idempotency_key = NULL
         WHERE e.id IN (
           SELECT h.id FROM events h
           JOIN unnest(${apps}::text[], ${keys}::text[]) AS k(application_id, idempotency_key)
             ON h.application_id = k.application_id AND h.idempotency_key = k.idempotency_key
-          WHERE h.created_at < now() - ${opts.reclaimKeysOlderThanSeconds}::int * interval '1 second'
+          WHERE h.created_at < now() - ${reclaimAfter}::int * interval '1 second'
           ORDER BY h.id
           FOR UPDATE OF h
-        )`,
-      this.prisma.$queryRaw<EventSummaryRecord[]>(insert),
-    ]);
-    return inserted;
+        )`;
+      const inserted = await tx.$queryRaw<EventSummaryRecord[]>(insert);
+      if (opts.checkHeld && inserted.length < events.length) {
+        const written = new Set(inserted.map((r) => r.id));
+        const notInserted = keyed.filter((e) => !written.has(e.id));
+        const byApp = new Map<string, string[]>();
+        for (const e of notInserted) {
+          byApp.set(e.applicationId, [...(byApp.get(e.applicationId) ?? []), e.idempotencyKey as string]);
+        }
+        const held: KeyedEventRecord[] = [];
+        for (const [app, appKeys] of byApp) {
+          held.push(...(await heldKeys(tx, app, appKeys, opts.windowSeconds ?? reclaimAfter)));
+        }
+        opts.checkHeld(notInserted, held);
+      }
+      return inserted;
+    }, KEYED_WRITE_TRANSACTION);
   }
 
   /** True when Postgres itself rejected a statement: it was rolled back (see databaseFailure). */
@@ -123,14 +146,7 @@ export class EventsRepository {
     keys: string[],
     windowSeconds: number,
   ): Promise<KeyedEventRecord[]> {
-    if (keys.length === 0) return Promise.resolve([]);
-    return this.prisma.$queryRaw<KeyedEventRecord[]>`
-      SELECT e.id, e.event_type AS "eventType", e.created_at AS "createdAt",
-             e.idempotency_key AS "idempotencyKey", e.payload,
-             e.created_at < now() - ${windowSeconds}::int * interval '1 second' AS expired,
-             (SELECT count(*) FROM deliveries d WHERE d.event_id = e.id)::int AS "deliveryCount"
-      FROM events e
-      WHERE e.application_id = ${applicationId} AND e.idempotency_key = ANY (${keys}::text[])`;
+    return heldKeys(this.prisma, applicationId, keys, windowSeconds);
   }
 
   async findDetail(applicationId: string, id: string): Promise<EventDetailRecord | null> {
@@ -227,4 +243,24 @@ export class EventsRepository {
       SELECT i.id, i.event_type AS "eventType", i.created_at AS "createdAt", coalesce(c.n, 0) AS "deliveryCount"
       FROM ins i LEFT JOIN counts c ON c.event_id = i.id`;
   }
+}
+
+/** A keyed batch write: wait for a pooled connection and run for at most these (ms); rolled back past them. */
+const KEYED_WRITE_TRANSACTION = { maxWait: 10_000, timeout: 30_000 };
+
+/** The events holding these idempotency keys of an application, with their delivery counts. */
+function heldKeys(
+  db: Pick<Prisma.TransactionClient, '$queryRaw'>,
+  applicationId: string,
+  keys: string[],
+  windowSeconds: number,
+): Promise<KeyedEventRecord[]> {
+  if (keys.length === 0) return Promise.resolve([]);
+  return db.$queryRaw<KeyedEventRecord[]>`
+    SELECT e.id, e.event_type AS "eventType", e.created_at AS "createdAt",
+           e.idempotency_key AS "idempotencyKey", e.payload,
+           e.created_at < now() - ${windowSeconds}::int * interval '1 second' AS expired,
+           (SELECT count(*) FROM deliveries d WHERE d.event_id = e.id)::int AS "deliveryCount"
+    FROM events e
+    WHERE e.application_id = ${applicationId} AND e.idempotency_key = ANY (${keys}::text[])`;
 }

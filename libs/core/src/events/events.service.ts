@@ -208,7 +208,18 @@ export class EventsService implements OnModuleDestroy {
       } else {
         inserted = await this.repo.insertWithDeliveries(
           pending.map((p) => p.row),
-          { deadlineSeconds, ...(reclaim ? { reclaimKeysOlderThanSeconds: window } : {}) },
+          {
+            deadlineSeconds,
+            ...(reclaim ? { reclaimKeysOlderThanSeconds: window } : {}),
+            // A batch is all or nothing: a key reused for a different event, even by a request that landed
+            // after createBatch's check, rolls back the whole write.
+            ...(mode === 'batch'
+              ? {
+                  windowSeconds: window,
+                  checkHeld: (notInserted, held) => assertSameEvents(notInserted, held),
+                }
+              : {}),
+          },
         );
       }
       if (inserted.some((r) => r.deliveryCount > 0)) this.relayWaker.poke();
@@ -246,6 +257,15 @@ export class EventsService implements OnModuleDestroy {
       throw new ConflictError('The idempotency key is being reused concurrently; retry the request');
     }
     return results.map((r) => r!);
+  }
+}
+
+/** assertSameEvent for each row whose key is held by an event inside the window. */
+function assertSameEvents(rows: NewEventRow[], held: KeyedEventRecord[]): void {
+  const byKey = new Map(held.map((h) => [h.idempotencyKey, h]));
+  for (const row of rows) {
+    const h = row.idempotencyKey === null ? undefined : byKey.get(row.idempotencyKey);
+    if (h && !h.expired) assertSameEvent(row, h);
   }
 }
 
