@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { Prisma, PrismaService } from '@tern/database';
 import { PageCursor } from '../common/pagination';
-import { OUTBOX_CHANNEL } from '../queue/queue.constants';
 import type { QueryScope } from '../common/query-scope';
 import type { AttemptFilter, AttemptOutcome, DeliveryFilter, DeliveryStatus } from './delivery.model';
+import { fanOutCtes, notifyOutbox, outboxInsertSql } from './delivery-writes.sql';
 
 export interface DeliveryRow {
   id: string;
@@ -112,6 +112,13 @@ function where(conds: Prisma.Sql[]): Prisma.Sql {
 }
 
 type Tx = Prisma.TransactionClient;
+
+declare const endpointLocked: unique symbol;
+/**
+ * A transaction in which withLockedEndpoint holds the endpoint row: the only kind the re-queue and send actions
+ * accept, so they cannot run without the lock that orders them against disable and delete.
+ */
+export type LockedEndpointTx = Tx & { readonly [endpointLocked]: true };
 
 /**
  * Reads for support and customers (deliveries, attempts, endpoint statistics) and the delivery actions
@@ -312,13 +319,13 @@ export class DeliveriesRepository {
   withLockedEndpoint<T>(
     scope: QueryScope,
     endpointId: string,
-    fn: (endpoint: EndpointStateRow | null, tx: Tx) => Promise<T>,
+    fn: (endpoint: EndpointStateRow | null, tx: LockedEndpointTx) => Promise<T>,
   ): Promise<T> {
     return this.prisma.$transaction(async (tx) => {
       const rows = await tx.$queryRaw<EndpointStateRow[]>`
         SELECT t.id, t.application_id AS "applicationId", t.disabled, t.deleted_at IS NOT NULL AS deleted
         FROM endpoints t WHERE t.id = ${endpointId} ${this.scoped('t', scope)} FOR SHARE`;
-      return fn(rows[0] ?? null, tx);
+      return fn(rows[0] ?? null, tx as LockedEndpointTx);
     });
   }
 
@@ -339,7 +346,7 @@ export class DeliveriesRepository {
    * is pending, or null when it is gone.
    */
   async requeueDelivery(
-    tx: Tx,
+    tx: LockedEndpointTx,
     id: string,
     settings: RequeueSettings,
   ): Promise<{ row: DeliveryRow } | { pending: true } | null> {
@@ -348,11 +355,15 @@ export class DeliveriesRepository {
     if (!cur[0]) return null;
     if (cur[0].status === 'pending') return { pending: true };
     const rows = await tx.$queryRaw<DeliveryRow[]>`
-      UPDATE deliveries d SET ${requeueAssignments(settings)}
-      WHERE d.id = ${id}
-      RETURNING ${DELIVERY_COLUMNS}`;
-    await tx.$executeRaw`INSERT INTO outbox (delivery_id, available_at, created_at) VALUES (${id}, now(), now())`;
-    await tx.$executeRaw`SELECT pg_notify(${OUTBOX_CHANNEL}, '')`;
+      WITH upd AS (
+        UPDATE deliveries d SET ${requeueAssignments(settings)}
+        WHERE d.id = ${id}
+        RETURNING ${DELIVERY_COLUMNS}
+      ), ob AS (
+        ${Prisma.raw(outboxInsertSql('upd'))}
+      )
+      SELECT * FROM upd`;
+    await notifyOutbox(tx);
     return { row: rows[0] };
   }
 
@@ -362,7 +373,7 @@ export class DeliveriesRepository {
    * left over (null when none).
    */
   async requeueFailed(
-    tx: Tx,
+    tx: LockedEndpointTx,
     endpointId: string,
     since: Date,
     until: Date,
@@ -384,12 +395,12 @@ export class DeliveriesRepository {
         FROM chosen WHERE d.id = chosen.id
         RETURNING d.id
       ), ob AS (
-        INSERT INTO outbox (delivery_id, available_at, created_at) SELECT id, now(), now() FROM upd
+        ${Prisma.raw(outboxInsertSql('upd'))}
       )
       SELECT (SELECT count(*) FROM upd)::int AS requeued,
              (SELECT created_at FROM target ORDER BY created_at, id OFFSET ${max}::int LIMIT 1) AS "nextFrom"`;
     const r = rows[0] ?? { requeued: 0, nextFrom: null };
-    if (r.requeued > 0) await tx.$executeRaw`SELECT pg_notify(${OUTBOX_CHANNEL}, '')`;
+    if (r.requeued > 0) await notifyOutbox(tx);
     return r;
   }
 
@@ -398,27 +409,20 @@ export class DeliveriesRepository {
    * type filter) and its outbox row, plus a NOTIFY — the same rows POST /v1/events writes.
    */
   async insertSingleDeliveryEvent(
-    tx: Tx,
+    tx: LockedEndpointTx,
     e: { id: string; applicationId: string; endpointId: string; eventType: string; payloadJson: string },
     settings: RequeueSettings,
   ): Promise<{ eventId: string; deliveryId: string }> {
     const rows = await tx.$queryRaw<{ eventId: string; deliveryId: string }[]>`
-      WITH ins AS (
+      WITH target AS (
+        SELECT ${e.endpointId}::text AS id
+      ), ins AS (
         INSERT INTO events (id, application_id, event_type, payload, idempotency_key, created_at)
         VALUES (${e.id}, ${e.applicationId}, ${e.eventType}, ${e.payloadJson}, NULL, now())
         RETURNING id, application_id, event_type, created_at
-      ), dlv AS (
-        INSERT INTO deliveries (id, application_id, event_id, endpoint_id, event_type, status, attempt_count,
-                                next_attempt_at, deadline_at, created_at, updated_at)
-        SELECT tern_id('dlv'), i.application_id, i.id, ${e.endpointId}, i.event_type, 'pending', 0, now(),
-               i.created_at + ${settings.deadlineSeconds}::int * interval '1 second', now(), now()
-        FROM ins i
-        RETURNING id, event_id
-      ), ob AS (
-        INSERT INTO outbox (delivery_id, available_at, created_at) SELECT id, now(), now() FROM dlv
-      )
-      SELECT event_id AS "eventId", id AS "deliveryId" FROM dlv`;
-    await tx.$executeRaw`SELECT pg_notify(${OUTBOX_CHANNEL}, '')`;
+      ), ${Prisma.raw(fanOutCtes('ev', 'ins', 'CROSS JOIN target ep', settings.deadlineSeconds))}
+      SELECT event_id AS "eventId", id AS "deliveryId" FROM ev_dlv`;
+    await notifyOutbox(tx);
     return rows[0];
   }
 

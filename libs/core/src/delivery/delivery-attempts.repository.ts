@@ -3,6 +3,7 @@ import { AppConfig } from '@tern/config';
 import { Prisma, PrismaService } from '@tern/database';
 import { advanceFailureStreak, streakChanges } from '@tern/delivery-rules';
 import type { RecordedOutcome } from '../deliveries/delivery.model';
+import { failDeliverySetSql } from '../deliveries/delivery-writes.sql';
 import { OPERATIONAL_EVENT } from '../operational/operational-events.model';
 import {
   deliveryFailedSourceSql,
@@ -158,8 +159,7 @@ export class DeliveryAttemptsRepository {
          WHERE id = ANY($1::text[]) AND status = 'pending'
          ORDER BY id FOR UPDATE
        ), expired AS (
-         UPDATE deliveries d SET status = 'failed', last_error = 'deadline_exceeded', next_attempt_at = NULL,
-                in_flight_since = NULL, completed_at = now(), updated_at = now()
+         UPDATE deliveries d SET ${failDeliverySetSql(`'deadline_exceeded'`)}
          FROM cand WHERE d.id = cand.id AND NOT cand.busy AND cand.deadline_at <= now()
          RETURNING d.id, d.application_id, d.endpoint_id, d.event_id, d.event_type, d.attempt_count,
                    d.last_error, d.last_status_code
@@ -378,9 +378,7 @@ export class DeliveryAttemptsRepository {
   /** Fails a pending delivery without an attempt (endpoint gone or disabled before it was tried). */
   async failWithoutAttempt(deliveryId: string, reason: string): Promise<void> {
     await this.prisma.$executeRawUnsafe(
-      `UPDATE deliveries SET status = 'failed', last_error = $2, next_attempt_at = NULL, in_flight_since = NULL,
-              completed_at = now(), updated_at = now()
-       WHERE id = $1 AND status = 'pending'`,
+      `UPDATE deliveries SET ${failDeliverySetSql('$2')} WHERE id = $1 AND status = 'pending'`,
       deliveryId,
       reason,
     );
@@ -411,8 +409,7 @@ export class DeliveryAttemptsRepository {
   async failPastDeadline(inFlightBefore: Date, limit: number): Promise<ExpiredDelivery[]> {
     const rows = await this.prisma.$queryRawUnsafe<{ id: string; announced: boolean }[]>(
       `WITH x AS (
-         UPDATE deliveries SET status = 'failed', last_error = 'deadline_exceeded', next_attempt_at = NULL,
-                in_flight_since = NULL, completed_at = now(), updated_at = now()
+         UPDATE deliveries SET ${failDeliverySetSql(`'deadline_exceeded'`)}
          WHERE id IN (SELECT id FROM deliveries
                       WHERE status = 'pending' AND deadline_at <= now()
                         AND (in_flight_since IS NULL OR in_flight_since < $1)

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Prisma, PrismaService } from '@tern/database';
 import { AppConfig } from '@tern/config';
 import { PageCursor } from '../common/pagination';
+import { failDeliverySetSql } from '../deliveries/delivery-writes.sql';
 import { OPERATIONAL_EVENT } from '../operational/operational-events.model';
 import { writeOperationalEvents } from '../operational/operational-events.sql';
 import { ENDPOINT_CHANGED_CHANNEL } from '../queue/queue.constants';
@@ -89,18 +90,14 @@ export async function notifyEndpointChanged(tx: Tx, endpointId: string): Promise
   await tx.$executeRaw`SELECT pg_notify(${ENDPOINT_CHANGED_CHANNEL}, ${endpointId})`;
 }
 
-/** Fails every pending delivery of an endpoint (caller's transaction). Returns how many. */
-async function failPendingDeliveries(
-  tx: Tx,
-  endpointId: string,
-  lastError: string,
-  now: Date,
-): Promise<number> {
-  const r = await tx.delivery.updateMany({
-    where: { endpointId, status: 'pending' },
-    data: { status: 'failed', lastError, completedAt: now, nextAttemptAt: null },
-  });
-  return r.count;
+/** Fails every pending delivery of an endpoint (caller's transaction), one in flight included. Returns how many. */
+async function failPendingDeliveries(tx: Tx, endpointId: string, lastError: string): Promise<number> {
+  // $executeRawUnsafe: the SET list is the shared fragment; values go as parameters.
+  return tx.$executeRawUnsafe(
+    `UPDATE deliveries SET ${failDeliverySetSql('$2')} WHERE endpoint_id = $1 AND status = 'pending'`,
+    endpointId,
+    lastError,
+  );
 }
 
 /** Locks a live endpoint row for the rest of the transaction; null when missing, deleted or another application's. */
@@ -239,7 +236,7 @@ export class EndpointsRepository {
         if (current.disabled) data.reenabledAt = now;
       }
       const row = await tx.endpoint.update({ where: { id }, data });
-      if (disabled === true) await failPendingDeliveries(tx, id, ENDPOINT_DISABLED_ERROR, now);
+      if (disabled === true) await failPendingDeliveries(tx, id, ENDPOINT_DISABLED_ERROR);
       if (disabled === true && !current.disabled) {
         await this.announceDisabled(tx, toRecord(row), row.disabledReason ?? 'disabled by the application');
       }
@@ -256,7 +253,7 @@ export class EndpointsRepository {
         data: { deletedAt: now, updatedAt: now },
       });
       if (r.count !== 1) return false;
-      await failPendingDeliveries(tx, id, ENDPOINT_DELETED_ERROR, now);
+      await failPendingDeliveries(tx, id, ENDPOINT_DELETED_ERROR);
       await notifyEndpointChanged(tx, id);
       return true;
     });
@@ -281,7 +278,7 @@ export class EndpointsRepository {
             where: { id },
             data: { disabled: true, disabledAt: now, disabledReason: reason, updatedAt: now },
           });
-      await failPendingDeliveries(tx, id, ENDPOINT_DISABLED_ERROR, now);
+      await failPendingDeliveries(tx, id, ENDPOINT_DISABLED_ERROR);
       if (!current.disabled) await this.announceDisabled(tx, toRecord(row), reason);
       await notifyEndpointChanged(tx, id);
       return { endpoint: toRecord(row), changed: !current.disabled };

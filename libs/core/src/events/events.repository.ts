@@ -2,8 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { isStatementError, Prisma, PrismaService } from '@tern/database';
 import { PageCursor } from '../common/pagination';
 import type { DeliveryStatus } from '../deliveries/delivery.model';
-import { fanOutCtes } from '../operational/operational-events.sql';
-import { OUTBOX_CHANNEL } from '../queue/queue.constants';
+import { fanOutCtes, notifyOutbox, subscribedEndpointsJoin } from '../deliveries/delivery-writes.sql';
 
 /** An event ready to be written: validated, id assigned, payload serialised. */
 export interface NewEventRow {
@@ -212,7 +211,7 @@ export class EventsRepository {
    * write committed: see RelayWaker for why the notify is not part of the write.
    */
   async wakeOutboxRelay(): Promise<void> {
-    await this.prisma.$executeRaw`SELECT pg_notify(${OUTBOX_CHANNEL}, '')`;
+    await notifyOutbox(this.prisma);
   }
 
   /**
@@ -237,7 +236,7 @@ export class EventsRepository {
         FROM input ORDER BY application_id, idempotency_key, ord
         ON CONFLICT (application_id, idempotency_key) DO NOTHING
         RETURNING id, application_id, event_type, created_at
-      ), ${Prisma.raw(fanOutCtes('ev', 'ins', 'standard', deadlineSeconds))}, counts AS (
+      ), ${Prisma.raw(fanOutCtes('ev', 'ins', subscribedEndpointsJoin('standard'), deadlineSeconds))}, counts AS (
         SELECT event_id, count(*)::int AS n FROM ev_dlv GROUP BY event_id
       )
       SELECT i.id, i.event_type AS "eventType", i.created_at AS "createdAt", coalesce(c.n, 0) AS "deliveryCount"

@@ -1,45 +1,16 @@
 import { Prisma } from '@tern/database';
-import type { EndpointKind } from '../endpoints/endpoints.repository';
+import {
+  fanOutCtes,
+  subscribedEndpointSql,
+  subscribedEndpointsJoin,
+} from '../deliveries/delivery-writes.sql';
 import { OPERATIONAL_EVENT, OperationalEventType } from './operational-events.model';
 
 /**
- * SQL fragments shared by every statement that writes events and their deliveries: the application's ingest
- * fan-out (events.repository) and the operational events written inside the transactions of the state changes
- * they report (claim, record and deadline sweep in delivery-attempts.repository, disable in endpoints.repository).
- * Plain text: callers splice them into `$queryRawUnsafe` statements or wrap them in `Prisma.raw`; the only values
- * inlined are SQL names chosen by the caller and integers checked here.
+ * SQL fragments that write operational events inside the transactions of the state changes they report (claim,
+ * record and deadline sweep in delivery-attempts.repository, disable in endpoints.repository), on top of the
+ * delivery fan-out of delivery-writes.sql.ts. Plain text, as there.
  */
-
-/** `ep` (an endpoints alias) takes events of application `app` and type `type` (SQL expressions). */
-export function subscribedEndpointSql(ep: string, app: string, type: string, kind: EndpointKind): string {
-  return `${ep}.application_id = ${app} AND ${ep}.kind = '${kind}' AND NOT ${ep}.disabled
-          AND ${ep}.deleted_at IS NULL
-          AND (coalesce(cardinality(${ep}.event_types), 0) = 0 OR ${type} = ANY (${ep}.event_types))`;
-}
-
-function seconds(n: number): string {
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`not a number of seconds: ${n}`);
-  return `${n}::int * interval '1 second'`;
-}
-
-/**
- * CTEs `<p>_dlv` (one pending delivery per endpoint of `kind` subscribed to each row of CTE `events`: columns id,
- * application_id, event_type, created_at) and `<p>_ob` (its outbox row). `<p>_dlv` returns id, event_id.
- */
-export function fanOutCtes(p: string, events: string, kind: EndpointKind, deadlineSeconds: number): string {
-  return `${p}_dlv AS (
-        INSERT INTO deliveries (id, application_id, event_id, endpoint_id, event_type, status, attempt_count,
-                                next_attempt_at, deadline_at, created_at, updated_at)
-        SELECT tern_id('dlv'), i.application_id, i.id, ep.id, i.event_type, 'pending', 0,
-               now(), i.created_at + ${seconds(deadlineSeconds)}, now(), now()
-        FROM ${events} i
-        JOIN endpoints ep ON ${subscribedEndpointSql('ep', 'i.application_id', 'i.event_type', kind)}
-        RETURNING id, event_id
-      ), ${p}_ob AS (
-        INSERT INTO outbox (delivery_id, available_at, created_at)
-        SELECT id, now(), now() FROM ${p}_dlv
-      )`;
-}
 
 /** The transaction's time as JSON timestamps are written elsewhere (Date.toISOString: UTC, milliseconds). */
 const ISO_NOW = `to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
@@ -61,7 +32,7 @@ export function operationalEventCtes(source: string, deadlineSeconds: number): s
         INSERT INTO events (id, application_id, event_type, payload, idempotency_key, created_at)
         SELECT id, application_id, event_type, payload, NULL, now() FROM ops_in
         RETURNING id, application_id, event_type, created_at
-      ), ${fanOutCtes('ops', 'ops_ev', 'operational', deadlineSeconds)}`;
+      ), ${fanOutCtes('ops', 'ops_ev', subscribedEndpointsJoin('operational'), deadlineSeconds)}`;
 }
 
 /**

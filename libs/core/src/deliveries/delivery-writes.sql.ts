@@ -1,0 +1,67 @@
+import type { Prisma } from '@tern/database';
+import type { EndpointKind } from '../endpoints/endpoints.repository';
+import { OUTBOX_CHANNEL } from '../queue/queue.constants';
+
+/**
+ * The statements that write deliveries, declared once: the fan-out of events into deliveries and outbox rows, the
+ * outbox insert, the relay's wake-up and "fail a pending delivery". Plain SQL text (callers splice it into
+ * `$queryRawUnsafe` statements or wrap it in `Prisma.raw`); the only values inlined are SQL names and expressions
+ * chosen by the caller and integers checked here.
+ */
+
+/** `ep` (an endpoints alias) takes events of application `app` and type `type` (SQL expressions). */
+export function subscribedEndpointSql(ep: string, app: string, type: string, kind: EndpointKind): string {
+  return `${ep}.application_id = ${app} AND ${ep}.kind = '${kind}' AND NOT ${ep}.disabled
+          AND ${ep}.deleted_at IS NULL
+          AND (coalesce(cardinality(${ep}.event_types), 0) = 0 OR ${type} = ANY (${ep}.event_types))`;
+}
+
+/** Joins the endpoints of `kind` subscribed to each event `i` as `ep` (for fanOutCtes). */
+export function subscribedEndpointsJoin(kind: EndpointKind): string {
+  return `JOIN endpoints ep ON ${subscribedEndpointSql('ep', 'i.application_id', 'i.event_type', kind)}`;
+}
+
+export function secondsSql(n: number): string {
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`not a number of seconds: ${n}`);
+  return `${n}::int * interval '1 second'`;
+}
+
+/** INSERT of one outbox row per row of CTE (or subquery) `deliveries` (column id). */
+export function outboxInsertSql(deliveries: string): string {
+  return `INSERT INTO outbox (delivery_id, available_at, created_at) SELECT id, now(), now() FROM ${deliveries}`;
+}
+
+/**
+ * CTEs `<p>_dlv` (one pending delivery per endpoint `ep` joined to each row `i` of CTE `events` — columns id,
+ * application_id, event_type, created_at — by `join`, e.g. subscribedEndpointsJoin) and `<p>_ob` (its outbox
+ * row). `<p>_dlv` returns id, event_id.
+ */
+export function fanOutCtes(p: string, events: string, join: string, deadlineSeconds: number): string {
+  return `${p}_dlv AS (
+        INSERT INTO deliveries (id, application_id, event_id, endpoint_id, event_type, status, attempt_count,
+                                next_attempt_at, deadline_at, created_at, updated_at)
+        SELECT tern_id('dlv'), i.application_id, i.id, ep.id, i.event_type, 'pending', 0,
+               now(), i.created_at + ${secondsSql(deadlineSeconds)}, now(), now()
+        FROM ${events} i ${join}
+        RETURNING id, event_id
+      ), ${p}_ob AS (
+        ${outboxInsertSql(`${p}_dlv`)}
+      )`;
+}
+
+/**
+ * The SET list that ends a pending delivery as failed with `lastError` (an SQL expression): nothing due, nothing in
+ * flight (so a redelivery is not taken for an attempt still running), completed now.
+ */
+export function failDeliverySetSql(lastError: string): string {
+  return `status = 'failed', last_error = ${lastError}, next_attempt_at = NULL, in_flight_since = NULL,
+          completed_at = now(), updated_at = now()`;
+}
+
+/**
+ * Tells the outbox relay (LISTEN OUTBOX_CHANNEL) that rows are waiting; inside a transaction it is delivered on
+ * commit.
+ */
+export async function notifyOutbox(db: Pick<Prisma.TransactionClient, '$executeRaw'>): Promise<void> {
+  await db.$executeRaw`SELECT pg_notify(${OUTBOX_CHANNEL}, '')`;
+}

@@ -1,0 +1,182 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { AppConfig } from '@tern/config';
+import {
+  DeliveriesRepository,
+  DeliveryAttemptsRepository,
+  EndpointsRepository,
+  EventsRepository,
+  newId,
+} from '@tern/core';
+import { PrismaService } from '@tern/database';
+import { createScratchDatabase, sql } from '../support/scratch-db';
+
+/**
+ * The statements that write deliveries (delivery-writes.sql.ts) against a real database, driven through the
+ * repositories that use them: fan-out, fail-on-disable, re-queue, single-delivery event.
+ */
+describe('delivery writes: fan-out, disable, re-queue (repositories on a real database)', () => {
+  let url: string;
+  let drop: () => Promise<void>;
+  let prisma: PrismaService;
+  const config = {
+    DELIVERY_DEADLINE_SECONDS: 3600,
+    ENDPOINT_RECOVERED_AFTER_FAILURES: 5,
+  } as AppConfig;
+  let events: EventsRepository;
+  let endpoints: EndpointsRepository;
+  let deliveries: DeliveriesRepository;
+  let attempts: DeliveryAttemptsRepository;
+  let app: string;
+
+  before(async () => {
+    ({ url, drop } = await createScratchDatabase('delivery_writes'));
+    prisma = new PrismaService({ DATABASE_URL: url, DATABASE_POOL_SIZE: 2 } as AppConfig);
+    events = new EventsRepository(prisma);
+    endpoints = new EndpointsRepository(prisma, config);
+    deliveries = new DeliveriesRepository(prisma);
+    attempts = new DeliveryAttemptsRepository(prisma, config);
+    [{ id: app }] = await sql<{ id: string }>(
+      url,
+      `INSERT INTO applications (name) VALUES ('w') RETURNING id`,
+    );
+  });
+  after(async () => {
+    await prisma?.$disconnect();
+    await drop?.();
+  });
+
+  async function endpoint(extra: { eventTypes?: string[]; disabled?: boolean } = {}): Promise<string> {
+    const [{ id }] = await sql<{ id: string }>(
+      url,
+      `INSERT INTO endpoints (application_id, url, event_types, disabled)
+       VALUES ($1, 'https://r.example.com/', $2, $3) RETURNING id`,
+      [app, extra.eventTypes ?? [], extra.disabled ?? false],
+    );
+    return id;
+  }
+
+  async function deliveryRows(eventId: string) {
+    return sql<{ endpoint_id: string; status: string; outbox: number; deadline_s: number }>(
+      url,
+      `SELECT d.endpoint_id, d.status::text,
+              (SELECT count(*) FROM outbox o WHERE o.delivery_id = d.id)::int AS outbox,
+              round(extract(epoch FROM d.deadline_at - e.created_at))::int AS deadline_s
+       FROM deliveries d JOIN events e ON e.id = d.event_id WHERE d.event_id = $1 ORDER BY d.endpoint_id`,
+      [eventId],
+    );
+  }
+
+  it('fan-out: one pending delivery + outbox row per enabled, live, subscribed endpoint; the deadline from the event', async () => {
+    const all = await endpoint();
+    const typed = await endpoint({ eventTypes: ['order.created'] });
+    await endpoint({ eventTypes: ['other.type'] });
+    await endpoint({ disabled: true });
+    const id = newId('evt');
+    const [written] = await events.insertWithDeliveries(
+      [
+        {
+          id,
+          applicationId: app,
+          eventType: 'order.created',
+          payloadJson: '{"b":1,"a":2}',
+          idempotencyKey: null,
+        },
+      ],
+      { deadlineSeconds: 7200 },
+    );
+    assert.equal(written.deliveryCount, 2);
+    assert.deepEqual(
+      await deliveryRows(id),
+      [all, typed].sort().map((e) => ({ endpoint_id: e, status: 'pending', outbox: 1, deadline_s: 7200 })),
+    );
+    const [{ payload }] = await sql<{ payload: string }>(url, `SELECT payload FROM events WHERE id = $1`, [
+      id,
+    ]);
+    assert.equal(payload, '{"b":1,"a":2}', 'stored as sent');
+  });
+
+  it('disabling an endpoint fails its pending deliveries, one in flight included, and clears in_flight_since', async () => {
+    const ep = await endpoint();
+    const id = newId('evt');
+    await events.insertWithDeliveries(
+      [{ id, applicationId: app, eventType: 't', payloadJson: '{}', idempotencyKey: null }],
+      { deadlineSeconds: 3600 },
+    );
+    const [{ id: dlv }] = await sql<{ id: string }>(url, `SELECT id FROM deliveries WHERE endpoint_id = $1`, [
+      ep,
+    ]);
+    const [claim] = await attempts.claim([dlv], 60_000);
+    assert.ok(claim && 'claimToken' in claim, 'claimed: an attempt is in flight');
+    assert.ok(await endpoints.disable(ep, 'test'));
+    const [row] = await sql<{ status: string; last_error: string; in_flight: boolean }>(
+      url,
+      `SELECT status::text, last_error, in_flight_since IS NOT NULL AS in_flight FROM deliveries WHERE id = $1`,
+      [dlv],
+    );
+    assert.deepEqual(row, { status: 'failed', last_error: 'endpoint_disabled', in_flight: false });
+
+    // Re-enabled and redelivered: the redelivery is attempted now, not deferred behind the old attempt.
+    await sql(url, `UPDATE endpoints SET disabled = false WHERE id = $1`, [ep]);
+    const requeued = await deliveries.withLockedEndpoint({}, ep, (_e, tx) =>
+      deliveries.requeueDelivery(tx, dlv, { deadlineSeconds: 3600 }),
+    );
+    assert.ok(requeued && 'row' in requeued && requeued.row.status === 'pending');
+    const [{ outbox }] = await sql<{ outbox: number }>(
+      url,
+      `SELECT count(*)::int AS outbox FROM outbox WHERE delivery_id = $1`,
+      [dlv],
+    );
+    assert.equal(outbox, 2, 'the first fan-out row and the re-queue row');
+    const [again] = await attempts.claim([dlv], 60_000);
+    assert.ok(again && 'claimToken' in again, `claimed again, got ${JSON.stringify(again)}`);
+  });
+
+  it('requeueFailed takes failed deliveries in [since, until), oldest first, up to max, and says where to go on', async () => {
+    const ep = await endpoint();
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const id = newId('evt');
+      ids.push(id);
+      await events.insertWithDeliveries(
+        [{ id, applicationId: app, eventType: 't', payloadJson: `{"i":${i}}`, idempotencyKey: null }],
+        { deadlineSeconds: 3600 },
+      );
+    }
+    await sql(url, `UPDATE deliveries SET status = 'failed', completed_at = now() WHERE endpoint_id = $1`, [
+      ep,
+    ]);
+    const since = new Date(Date.now() - 60_000);
+    const until = new Date(Date.now() + 1000);
+    const r = await deliveries.withLockedEndpoint({}, ep, (_e, tx) =>
+      deliveries.requeueFailed(tx, ep, since, until, 2, { deadlineSeconds: 3600 }),
+    );
+    assert.equal(r.requeued, 2);
+    assert.ok(r.nextFrom instanceof Date);
+    const rows = await sql<{ event_id: string; status: string }>(
+      url,
+      `SELECT event_id, status::text FROM deliveries WHERE endpoint_id = $1 ORDER BY created_at, id`,
+      [ep],
+    );
+    assert.deepEqual(
+      rows.map((x) => x.status),
+      ['pending', 'pending', 'failed'],
+    );
+  });
+
+  it('a single-delivery event (test send) goes to its endpoint whatever the type filter, with an outbox row', async () => {
+    const ep = await endpoint({ eventTypes: ['only.this'] });
+    const id = newId('evt');
+    const r = await deliveries.withLockedEndpoint({}, ep, (_e, tx) =>
+      deliveries.insertSingleDeliveryEvent(
+        tx,
+        { id, applicationId: app, endpointId: ep, eventType: 'tern.test', payloadJson: '{"x":1}' },
+        { deadlineSeconds: 600 },
+      ),
+    );
+    assert.equal(r.eventId, id);
+    assert.deepEqual(await deliveryRows(id), [
+      { endpoint_id: ep, status: 'pending', outbox: 1, deadline_s: 600 },
+    ]);
+  });
+});
