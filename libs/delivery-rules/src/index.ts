@@ -7,3 +7,4 @@ export * from './fair-share';
 export * from './payload-filter';
 export * from './in-flight';
 export * from './failure-streak';
+export * from './decide-attempt';

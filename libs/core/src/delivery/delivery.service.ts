@@ -3,9 +3,8 @@ import { AppConfig } from '@tern/config';
 import { WebhookSender } from '@tern/delivery-http';
 import {
   AddressPolicy,
-  classifyAttempt,
+  decideAttempt,
   inFlightPresumedLostAfterMs,
-  nextAttemptAt,
   recordRetryDelayMs,
   RecordRetryPolicy,
   RetryPolicy,
@@ -15,6 +14,7 @@ import { isRetryableDatabaseError } from '@tern/database';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { MicroBatcher } from '../common/micro-batcher';
+import type { RecordedOutcome } from '../deliveries/delivery.model';
 import { EndpointsService } from '../endpoints/endpoints.service';
 import { DeliveryJobData } from '../queue/queue.constants';
 import { RedisService } from '../redis/redis.service';
@@ -198,30 +198,8 @@ export class DeliveryService implements OnApplicationShutdown {
     };
     const result = await this.sender.send({ url, headers, body });
     releaseEndpointSlot();
-    const now = new Date();
-    const verdict = classifyAttempt({
-      statusCode: result.statusCode,
-      errorClass: result.errorClass,
-      retryAfter: result.responseHeaders?.['retry-after'] ?? null,
-      now,
-    });
-    let next: Date | null = null;
-    let outcome: AttemptRecord['outcome'] = verdict.outcome === 'retry' ? 'retrying' : verdict.outcome;
-    let lastError: string | null = null;
-    if (verdict.outcome === 'retry') {
-      next = nextAttemptAt(
-        this.policy,
-        claim.attemptNumber - claim.attemptBase,
-        now,
-        claim.deadlineAt,
-        verdict.retryAfterMs,
-      );
-      if (!next) outcome = 'failed';
-    }
-    if (outcome !== 'succeeded') {
-      lastError = result.errorClass ?? (result.statusCode ? `http_${result.statusCode}` : 'unknown');
-      if (verdict.outcome === 'retry' && !next) lastError = `${lastError}; deadline_exceeded`;
-    }
+    const decision = decideAttempt(claim, result, this.policy, new Date());
+    const outcome: RecordedOutcome = decision.outcome;
     const record: AttemptRecord = {
       deliveryId: claim.deliveryId,
       applicationId: claim.applicationId,
@@ -241,10 +219,10 @@ export class DeliveryService implements OnApplicationShutdown {
       responseHeaders: result.responseHeaders ?? null,
       responseBody: result.responseBody ?? null,
       errorClass: result.errorClass ?? null,
-      errorMessage: result.errorMessage ?? (outcome === 'succeeded' ? null : verdict.reason),
+      errorMessage: decision.errorMessage,
       outcome,
-      nextAttemptAt: next,
-      lastError,
+      nextAttemptAt: decision.nextAttemptAt,
+      lastError: decision.lastError,
     };
     const recorded = await this.recordKnownResult(record, giveUpAt);
     if (!recorded) {
@@ -254,7 +232,7 @@ export class DeliveryService implements OnApplicationShutdown {
       return { kind: 'done', outcome: 'skipped' };
     }
     this.observer.attemptRecorded(claim, record);
-    if (verdict.disableEndpoint) {
+    if (decision.disableEndpoint) {
       this.observer.endpointGone();
       await this.endpoints.disableForGone(
         claim.endpointId,
@@ -262,7 +240,8 @@ export class DeliveryService implements OnApplicationShutdown {
       );
       this.cache.invalidate(claim.endpointId);
     }
-    if (outcome === 'retrying' && next) return { kind: 'retry', at: next };
+    if (outcome === 'retrying' && decision.nextAttemptAt)
+      return { kind: 'retry', at: decision.nextAttemptAt };
     return { kind: 'done', outcome: outcome === 'succeeded' ? 'succeeded' : 'failed' };
   }
 
