@@ -41,6 +41,38 @@ describe('delivery guards: SSRF at connect time, per-endpoint fairness', () => {
     assert.ok(ep.id);
   });
 
+  it('a port outside DELIVERY_ALLOWED_PORTS is refused before connecting, also for an endpoint created earlier', async () => {
+    const rx = (await TestReceiver.start()).always(200);
+    cleanups.push(() => rx.close());
+    const port = Number(new URL(rx.url).port);
+    // The endpoint was created while its port was allowed; then the setting narrowed to exclude it.
+    const stack = await TestStack.start('ports', { DELIVERY_ALLOWED_PORTS: `80,443,${port + 1}-65535` });
+    cleanups.push(() => stack.stop());
+    const app = await stack.api.createApplication();
+    const refused = await stack.api.request('POST', '/v1/endpoints', { key: app.key, body: { url: rx.url } });
+    assert.equal(refused.status, 422);
+    assert.match(JSON.stringify(refused.body), new RegExp(`port ${port} is not one deliveries may reach`));
+    const h = new DeliveryHelpers(stack.api, app.key, stack.databaseUrl);
+    const ep = await h.endpoint(`http://127.0.0.1:${port + 1}/`);
+    await sql(stack.databaseUrl, `UPDATE endpoints SET url = $2 WHERE id = $1`, [ep.id, rx.url]);
+    const evt = await h.emit();
+    const d = await waitFor('the delivery to fail', async () => {
+      const [row] = await sql(stack.databaseUrl, `SELECT id, status FROM deliveries WHERE event_id = $1`, [
+        evt,
+      ]);
+      return row?.status === 'failed' ? row : null;
+    });
+    const attempts = await sql(
+      stack.databaseUrl,
+      `SELECT outcome, error_class, error_message FROM attempts WHERE delivery_id = $1`,
+      [d.id],
+    );
+    assert.equal(attempts.length, 1);
+    assert.deepEqual([attempts[0].outcome, attempts[0].error_class], ['failed', 'destination_blocked']);
+    assert.match(attempts[0].error_message, new RegExp(`port ${port}`));
+    assert.equal(rx.requests.length, 0, 'nothing reached the receiver');
+  });
+
   it('an endpoint that never answers holds at most ENDPOINT_MAX_IN_FLIGHT requests, and a healthy endpoint keeps flowing', async () => {
     const stack = await TestStack.start('fairness', {
       WORKER_CONCURRENCY: '20',

@@ -282,6 +282,9 @@ describe('endpoints API', () => {
         { headers: { 'transfer-encoding': 'chunked' } },
         'headers.transfer-encoding',
       ],
+      // Ports outside DELIVERY_ALLOWED_PORTS (default 80,443,1024-65535): SMTP, SSH on public hosts (issue #8).
+      ['port 25', { url: 'http://mail.example.com:25/' }, 'url'],
+      ['port 22', { url: 'https://example.com:22/hook' }, 'url'],
       // Connection-level headers undici refuses to send: accepted, they failed every delivery (issue #8).
       ['connection-level header expect', { headers: { Expect: '100-continue' } }, 'headers.Expect'],
       [
@@ -343,6 +346,7 @@ describe('endpoints API', () => {
     const secretsBefore = await secretRows(ep.id);
     const cases: [string, Record<string, unknown>, string][] = [
       ['loopback url', { url: 'http://127.0.0.1:3000/' }, 'url'],
+      ['port not allowed', { url: 'http://example.com:110/' }, 'url'],
       ['url null', { url: null }, 'url'],
       ['relative url', { url: 'hooks' }, 'url'],
       ['reserved header', { headers: { 'User-Agent': 'me' } }, 'headers.User-Agent'],

@@ -1,4 +1,5 @@
 import { Transform } from 'class-transformer';
+import { DEFAULT_ALLOWED_PORTS } from '@tern/delivery-rules';
 import { IsBoolean, IsIn, IsInt, IsNumber, IsString, Matches, Max, Min, MinLength } from 'class-validator';
 
 /** LOG_FORMAT's values: `auto` = `pretty` when stdout is a terminal, else `json` (see resolveLogFormat). */
@@ -198,6 +199,14 @@ export class AppConfig {
   /** CIDRs deliveries may reach although they are not public unicast (e.g. "127.0.0.0/8,::1/128" for local dev). */
   @Matches(/^[0-9A-Fa-f:.,/ ]*$/, { message: 'must be a comma-separated list of CIDRs' })
   SSRF_ALLOW_CIDRS = '';
+
+  /**
+   * TCP ports deliveries may reach: ports and inclusive ranges, comma-separated. Checked when an endpoint is created
+   * or updated (422) and before every attempt (destination_blocked). Default: the web ports and every unprivileged
+   * port.
+   */
+  @IsString()
+  DELIVERY_ALLOWED_PORTS = DEFAULT_ALLOWED_PORTS;
 
   @IsInt()
   @Min(1)

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
+import { PortPolicy } from '@tern/delivery-rules';
 import { AppConfig } from './app-config';
 
 export class ConfigError extends Error {
@@ -34,6 +35,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     problems.push('PAGE_SIZE_DEFAULT: must not exceed PAGE_SIZE_MAX');
   }
   problems.push(...retentionProblems(config));
+  try {
+    PortPolicy.parse(config.DELIVERY_ALLOWED_PORTS);
+  } catch (err) {
+    problems.push(`DELIVERY_ALLOWED_PORTS: ${(err as Error).message}`);
+  }
   if (problems.length) throw new ConfigError(problems);
   return config;
 }

@@ -4,7 +4,13 @@ import * as dns from 'node:dns';
 import type { LookupAddress, LookupOptions } from 'node:dns';
 import { isIP, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { AddressPolicy, DeliveryErrorClass, ipLiteralOf } from '@tern/delivery-rules';
+import {
+  AddressPolicy,
+  DeliveryErrorClass,
+  ipLiteralOf,
+  PortPolicy,
+  portProblem,
+} from '@tern/delivery-rules';
 import { Agent, request } from 'undici';
 
 export interface WebhookSenderOptions {
@@ -16,6 +22,8 @@ export interface WebhookSenderOptions {
   maxResponseBodyBytes: number;
   /** SSRF policy applied to IP-literal hosts before sending and to every resolved address at connect time. */
   policy: AddressPolicy;
+  /** Ports requests may go to (DELIVERY_ALLOWED_PORTS), checked before anything is sent; default: any. */
+  ports?: PortPolicy;
   /** Sent as `user-agent` unless the request headers have one. */
   userAgent: string;
   /** Keep-alive connections per origin (default: undici's, unlimited). */
@@ -311,6 +319,8 @@ export class WebhookSender {
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
       return { errorClass: 'invalid_url', errorMessage: `unsupported scheme ${parsed.protocol}` };
     }
+    const badPort = this.opts.ports ? portProblem(parsed, this.opts.ports) : null;
+    if (badPort) return { errorClass: 'destination_blocked', errorMessage: `destination ${badPort}` };
     const literal = ipLiteralOf(parsed.hostname);
     if (literal === null) return null;
     const verdict = this.opts.policy.check(literal);

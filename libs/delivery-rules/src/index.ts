@@ -8,3 +8,4 @@ export * from './payload-filter';
 export * from './in-flight';
 export * from './failure-streak';
 export * from './decide-attempt';
+export * from './port-policy';

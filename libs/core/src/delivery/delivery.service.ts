@@ -5,6 +5,7 @@ import {
   AddressPolicy,
   decideAttempt,
   inFlightPresumedLostAfterMs,
+  PortPolicy,
   recordRetryDelayMs,
   RecordRetryPolicy,
   RetryPolicy,
@@ -75,6 +76,7 @@ export class DeliveryService implements OnApplicationShutdown {
       attemptTimeoutMs: config.DELIVERY_ATTEMPT_TIMEOUT_MS,
       maxResponseBodyBytes: config.DELIVERY_RESPONSE_BODY_MAX_BYTES,
       policy: AddressPolicy.fromCsv(config.SSRF_ALLOW_CIDRS),
+      ports: PortPolicy.parse(config.DELIVERY_ALLOWED_PORTS),
       userAgent: `Tern/${TERN_VERSION}`,
     });
     this.policy = {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '@tern/config';
-import { AddressPolicy, checkUrlDestination } from '@tern/delivery-rules';
+import { AddressPolicy, checkUrlDestination, PortPolicy, portProblem } from '@tern/delivery-rules';
 import { FieldProblem, InvalidInputError, NotFoundError } from '../common/errors';
 import { isId, newId } from '../common/ids';
 import { Page, PageCursor, toPage } from '../common/pagination';
@@ -61,6 +61,7 @@ export interface UpdateEndpointInput {
 @Injectable()
 export class EndpointsService {
   private readonly addressPolicy: AddressPolicy;
+  private readonly ports: PortPolicy;
 
   constructor(
     private readonly repo: EndpointsRepository,
@@ -68,6 +69,7 @@ export class EndpointsService {
     private readonly config: AppConfig,
   ) {
     this.addressPolicy = AddressPolicy.fromCsv(config.SSRF_ALLOW_CIDRS);
+    this.ports = PortPolicy.parse(config.DELIVERY_ALLOWED_PORTS);
   }
 
   /** Creates an endpoint with its first signing secret (returned in the response). */
@@ -158,6 +160,11 @@ export class EndpointsService {
     const r = checkEndpointUrl(raw, (url) => checkUrlDestination(url, this.addressPolicy));
     if ('problems' in r) {
       problems.push(...r.problems);
+      return undefined;
+    }
+    const badPort = portProblem(new URL(r.url), this.ports);
+    if (badPort) {
+      problems.push({ field: 'url', reason: badPort });
       return undefined;
     }
     return r.url;
