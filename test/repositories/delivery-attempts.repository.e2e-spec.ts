@@ -197,9 +197,30 @@ describe('DeliveryAttemptsRepository: claim and record', () => {
     assert.deepEqual((await repo.record([result(stale, 'failed')])).applied, [false]);
     const r = await row(id);
     assert.equal(r.status, 'pending', 'the redelivery is still to be attempted');
-    assert.deepEqual(r.attempts, [{ number: 1, outcome: 'failed' }], 'the late result is on record');
+    assert.deepEqual(r.attempts, [{ number: 1, outcome: 'superseded' }], 'the late result is on record');
     const fresh = asClaimed(await claimOne(id));
     assert.equal(fresh.attemptNumber, 2);
+  });
+
+  it('a 2xx that lands after a takeover is logged superseded: the delivery has one success, by the new attempt', async () => {
+    const id = await pending();
+    const late = asClaimed(await claimOne(id));
+    const takeover = asClaimed(await claimOne(id, 0));
+    assert.deepEqual((await repo.record([result(takeover)])).applied, [true]);
+    assert.deepEqual((await repo.record([result(late)])).applied, [false]);
+    const r = await row(id);
+    assert.equal(r.status, 'succeeded');
+    assert.deepEqual(r.attempts, [
+      { number: 1, outcome: 'interrupted' },
+      { number: 1, outcome: 'superseded' },
+      { number: 2, outcome: 'succeeded' },
+    ]);
+    const [kept] = await sql<{ response_status: number }>(
+      url,
+      `SELECT response_status FROM attempts WHERE delivery_id = $1 AND outcome = 'superseded'`,
+      [id],
+    );
+    assert.equal(kept.response_status, 200, 'what the receiver answered is kept');
   });
 
   describe('operational events are written with the change they report (same transaction, no Redis)', () => {

@@ -7,6 +7,7 @@ const BADGE_CLASSES = new Set([
   'pending',
   'retrying',
   'interrupted',
+  'superseded',
   'enabled',
   'disabled',
   'ok',

@@ -108,6 +108,7 @@ dl.kv dd { margin: 0; min-width: 0; overflow-wrap: anywhere; }
 .badge.b-failed, .badge.b-disabled, .badge.b-bad { background: var(--bad-bg); color: var(--bad); }
 .badge.b-pending, .badge.b-retrying, .badge.b-warn { background: var(--warn-bg); color: var(--warn); }
 .badge.b-interrupted { background: var(--grey-bg); color: var(--grey); }
+.badge.b-superseded { background: var(--grey-bg); color: var(--grey); }
 h1 .badge { font-size: 0.85rem; }
 h1 .mono { font-size: 1.05rem; font-weight: 600; overflow-wrap: anywhere; }
 

@@ -233,7 +233,8 @@ export class DeliveryAttemptsRepository {
   /**
    * Records attempts and moves their deliveries on, in one transaction. Every attempt is logged; a delivery is only
    * moved on by the attempt of its current claim (same number and claim token): a late result of an attempt that
-   * was superseded — taken over, or the delivery failed or re-queued meanwhile — is logged and decides nothing.
+   * was superseded — taken over, or the delivery failed or re-queued meanwhile — is logged with outcome
+   * `superseded` (its status, body and error kept) and decides nothing.
    * In the same transaction, from the attempts applied: the failure streaks of their standard endpoints are
    * advanced (see advanceFailureStreak) and the operational events they call for are written (delivery.failed for
    * a delivery that ended failed, endpoint.recovered) — so a crash can lose a result, never only its event.
@@ -286,14 +287,6 @@ export class DeliveryAttemptsRepository {
                started_at timestamptz, duration_ms int, url text, request_headers jsonb, response_status int,
                response_headers jsonb, response_body text, error_class text, error_message text, outcome text,
                next_attempt_at timestamptz, last_error text)
-           ), ins AS (
-             INSERT INTO attempts (id, delivery_id, application_id, endpoint_id, event_id, number, started_at,
-                                   duration_ms, url, request_headers, response_status, response_headers,
-                                   response_body, error_class, error_message, outcome)
-             SELECT tern_id('att'), delivery_id, application_id, endpoint_id, event_id, number, started_at,
-                    duration_ms, url, request_headers, response_status, response_headers, response_body,
-                    error_class, error_message, outcome::attempt_outcome
-             FROM v
            ), locked AS (
              -- Lock the deliveries in id order, as claim() does, so a record and a claim never deadlock.
              SELECT id FROM deliveries WHERE id IN (SELECT delivery_id FROM v) ORDER BY id FOR UPDATE
@@ -311,6 +304,16 @@ export class DeliveryAttemptsRepository {
                AND d.in_flight_since = v.claim_token::timestamptz
              RETURNING d.id, d.application_id, d.endpoint_id, d.event_id, d.event_type, d.attempt_count,
                        d.last_error, d.last_status_code, d.status
+           ), ins AS (
+             -- Logged as what it was: the decided outcome if it moved its delivery on, else 'superseded'.
+             INSERT INTO attempts (id, delivery_id, application_id, endpoint_id, event_id, number, started_at,
+                                   duration_ms, url, request_headers, response_status, response_headers,
+                                   response_body, error_class, error_message, outcome)
+             SELECT tern_id('att'), v.delivery_id, v.application_id, v.endpoint_id, v.event_id, v.number,
+                    v.started_at, v.duration_ms, v.url, v.request_headers, v.response_status, v.response_headers,
+                    v.response_body, v.error_class, v.error_message,
+                    (CASE WHEN upd.id IS NULL THEN 'superseded' ELSE v.outcome END)::attempt_outcome
+             FROM v LEFT JOIN upd ON upd.id = v.delivery_id AND upd.attempt_count = v.number
            ), failed_src AS (
              ${deliveryFailedSourceSql("(SELECT * FROM upd WHERE status = 'failed')")}
            ), ${operationalEventCtes('failed_src', deadline)}
