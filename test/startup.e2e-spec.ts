@@ -55,6 +55,12 @@ describe('startup checks', () => {
     assert.doesNotMatch(r.stderr, /IDEMPOTENCY_WINDOW_SECONDS/, 'the default 1-day window fits in 1 day');
   });
 
+  it('refuses a delivery cap per request below the endpoint cap (one event could never fit)', async () => {
+    const r = await run('api', { MAX_ENDPOINTS_PER_APPLICATION: '50', MAX_DELIVERIES_PER_REQUEST: '49' });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /MAX_DELIVERIES_PER_REQUEST: 49 is below MAX_ENDPOINTS_PER_APPLICATION \(50\)/);
+  });
+
   it('unreachable Redis: says which and how to start it', async () => {
     const r = await run('worker', { REDIS_URL: 'redis://127.0.0.1:1' });
     assert.equal(r.code, 1);

@@ -122,6 +122,45 @@ export class AppConfig {
   @Max(5000)
   MAX_BATCH_SIZE = 500;
 
+  /**
+   * Most live (not deleted) endpoints an application may have, operational ones included; creating one more
+   * answers 422. Checked under a lock on the application row, so concurrent creates can't overshoot.
+   */
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  MAX_ENDPOINTS_PER_APPLICATION = 100;
+
+  /**
+   * Most deliveries one request may create (events × the endpoints subscribed to each); above it the batch is
+   * refused with 413 and nothing is written. Must be ≥ MAX_ENDPOINTS_PER_APPLICATION, so one event always fits.
+   */
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  MAX_DELIVERIES_PER_REQUEST = 10_000;
+
+  /**
+   * Failed authentications (a key presented that is unknown, revoked or wrong; dashboard sign-ins included) one
+   * client IP may make per AUTH_FAILURE_WINDOW_SECONDS; past it the address gets 429 + Retry-After.
+   */
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  AUTH_FAILURES_PER_IP = 30;
+
+  /** Failed authentications with one key id from one client IP per window (a success clears it); then 429. */
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  AUTH_FAILURES_PER_KEY_PER_IP = 10;
+
+  /** The window of the failed-authentication budgets, from the first failure. */
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  AUTH_FAILURE_WINDOW_SECONDS = 300;
+
   /** Largest HTTP request body (a batch of events); above it the request gets 413. */
   @IsInt()
   @Min(64 * 1024)

@@ -40,6 +40,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   } catch (err) {
     problems.push(`DELIVERY_ALLOWED_PORTS: ${(err as Error).message}`);
   }
+  if (config.MAX_DELIVERIES_PER_REQUEST < config.MAX_ENDPOINTS_PER_APPLICATION) {
+    problems.push(
+      `MAX_DELIVERIES_PER_REQUEST: ${config.MAX_DELIVERIES_PER_REQUEST} is below MAX_ENDPOINTS_PER_APPLICATION ` +
+        `(${config.MAX_ENDPOINTS_PER_APPLICATION}): one event to every endpoint of an application could never be accepted`,
+    );
+  }
   if (problems.length) throw new ConfigError(problems);
   return config;
 }

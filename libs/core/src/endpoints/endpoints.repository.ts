@@ -151,9 +151,25 @@ export class EndpointsRepository {
     private readonly config: AppConfig,
   ) {}
 
-  /** Inserts the endpoint and its first (current) secret in one transaction. */
-  async create(data: NewEndpoint, secret: NewEndpointSecretRow, now = new Date()): Promise<EndpointRecord> {
+  /**
+   * Inserts the endpoint and its first (current) secret in one transaction — unless the application already has
+   * `maxEndpoints` live endpoints: then nothing is written and the count comes back as `{ limitReached }`. The
+   * application row is locked first (FOR NO KEY UPDATE: ingest's foreign-key checks don't wait), so concurrent
+   * creates count one after the other and can't overshoot.
+   */
+  async create(
+    data: NewEndpoint,
+    secret: NewEndpointSecretRow,
+    maxEndpoints: number,
+    now = new Date(),
+  ): Promise<EndpointRecord | { limitReached: number }> {
     return this.prisma.$transaction(async (tx) => {
+      // Two statements: the count must see what the previous lock holder committed, and a statement's snapshot
+      // is taken before it waits for the lock (read committed).
+      await tx.$queryRaw`SELECT 1 FROM applications WHERE id = ${data.applicationId} FOR NO KEY UPDATE`;
+      const [{ n }] = await tx.$queryRaw<{ n: number }[]>`
+        SELECT count(*)::int AS n FROM endpoints WHERE application_id = ${data.applicationId} AND deleted_at IS NULL`;
+      if (n >= maxEndpoints) return { limitReached: n };
       const row = await tx.endpoint.create({
         data: {
           ...data,

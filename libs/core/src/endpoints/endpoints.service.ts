@@ -99,7 +99,18 @@ export class EndpointsService {
         headers,
       },
       secret.row,
+      this.config.MAX_ENDPOINTS_PER_APPLICATION,
     );
+    if ('limitReached' in row) {
+      throw new InvalidInputError([
+        {
+          field: 'application',
+          reason:
+            `already has ${row.limitReached} endpoints, the most MAX_ENDPOINTS_PER_APPLICATION ` +
+            `(${this.config.MAX_ENDPOINTS_PER_APPLICATION}) allows; delete one first`,
+        },
+      ]);
+    }
     return { ...toView(row), secret: secret.plaintext };
   }
 

@@ -2,7 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { isStatementError, Prisma, PrismaService } from '@tern/database';
 import { PageCursor } from '../common/pagination';
 import type { DeliveryStatus } from '../deliveries/delivery.model';
-import { fanOutCtes, notifyOutbox, subscribedEndpointsJoin } from '../deliveries/delivery-writes.sql';
+import {
+  fanOutCtes,
+  notifyOutbox,
+  subscribedEndpointSql,
+  subscribedEndpointsJoin,
+} from '../deliveries/delivery-writes.sql';
 
 /** An event ready to be written: validated, id assigned, payload serialised. */
 export interface NewEventRow {
@@ -132,6 +137,22 @@ export class EventsRepository {
       }
       return inserted;
     }, KEYED_WRITE_TRANSACTION);
+  }
+
+  /**
+   * How many deliveries events of these types would get now: per type, the application's standard endpoints
+   * subscribed to it (the fan-out's own condition). Keyed by type.
+   */
+  async countSubscribed(applicationId: string, eventTypes: string[]): Promise<Map<string, number>> {
+    const rows = await this.prisma.$queryRawUnsafe<{ event_type: string; n: number }[]>(
+      `SELECT t.event_type, count(ep.id)::int AS n
+       FROM unnest($2::text[]) AS t(event_type)
+       LEFT JOIN endpoints ep ON ${subscribedEndpointSql('ep', '$1', 't.event_type', 'standard')}
+       GROUP BY 1`,
+      applicationId,
+      [...new Set(eventTypes)],
+    );
+    return new Map(rows.map((r) => [r.event_type, r.n]));
   }
 
   /** True when Postgres itself rejected a statement: it was rolled back (see databaseFailure). */

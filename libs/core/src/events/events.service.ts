@@ -115,8 +115,34 @@ export class EventsService implements OnModuleDestroy {
       );
       for (const e of held) if (!e.expired) assertSameEvent(rows[seen.get(e.idempotencyKey)!], e);
     }
+    await this.checkFanOut(applicationId, rows);
     const results = await this.write(applicationId, rows, 'batch');
     return results.map((r) => ({ ...r.view, duplicate: r.duplicate }));
+  }
+
+  /**
+   * Refuses (413, nothing written) a batch that would create more than MAX_DELIVERIES_PER_REQUEST deliveries. A
+   * batch that can't reach the cap (events × MAX_ENDPOINTS_PER_APPLICATION within it) is not counted, so single
+   * events and small batches pay no extra query. Events whose key turns out held are counted too: a re-sent batch
+   * gets the answer its first send got.
+   */
+  private async checkFanOut(applicationId: string, rows: NewEventRow[]): Promise<void> {
+    const max = this.config.MAX_DELIVERIES_PER_REQUEST;
+    if (rows.length * this.config.MAX_ENDPOINTS_PER_APPLICATION <= max) return;
+    const perType = await this.repo.countSubscribed(
+      applicationId,
+      rows.map((r) => r.eventType),
+    );
+    const total = rows.reduce((sum, r) => sum + (perType.get(r.eventType) ?? 0), 0);
+    if (total <= max) return;
+    throw new PayloadTooLargeError(`The batch would create ${total} deliveries; at most ${max} per request`, [
+      {
+        field: 'events',
+        reason:
+          `${rows.length} events × their subscribed endpoints = ${total} deliveries, above ` +
+          `MAX_DELIVERIES_PER_REQUEST (${max}): send fewer events per batch`,
+      },
+    ]);
   }
 
   async get(applicationId: string, id: string): Promise<EventDetailView> {
