@@ -3,10 +3,12 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppConfig } from '@tern/config';
+import { ApiKeysService, AuthThrottle } from '@tern/core';
 import { ApiMetrics, createLogger, PinoNestLogger, resolveLogFormat } from '@tern/observability';
 import { randomUUID } from 'node:crypto';
 import pinoHttp from 'pino-http';
 import { ApiModule } from './api.module';
+import { apiAuthentication } from './http/api-authentication.middleware';
 import { createValidationPipe } from './http/validation.pipe';
 import { httpMetrics } from './metrics/http-metrics.middleware';
 
@@ -34,6 +36,8 @@ export async function createApiApp(config: AppConfig): Promise<INestApplication>
       autoLogging: { ignore: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? '') },
     }),
   );
+  // Ahead of the body parser: a /v1 request without a valid key is answered before its body is read.
+  app.use('/v1', apiAuthentication(app.get(ApiKeysService), app.get(AuthThrottle)));
   app.useBodyParser('json', { limit: config.MAX_REQUEST_BODY_BYTES, strict: true });
   app.useGlobalPipes(createValidationPipe());
   app.enableShutdownHooks();

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ApiKeysRepository } from './api-keys/api-keys.repository';
 import { ApiKeysService } from './api-keys/api-keys.service';
+import { AuthThrottle } from './api-keys/auth-throttle.service';
 import { ApplicationsRepository } from './applications/applications.repository';
 import { ApplicationsService } from './applications/applications.service';
 import { EndpointsRepository } from './endpoints/endpoints.repository';
@@ -24,6 +25,7 @@ import { SupportKeysService } from './api-keys/support-keys.service';
 const providers = [
   ApiKeysRepository,
   ApiKeysService,
+  AuthThrottle,
   ApplicationsRepository,
   ApplicationsService,
   EndpointsRepository,

@@ -4,6 +4,7 @@ export * from './redis/redis.service';
 export * from './api-keys/api-key-token';
 export * from './api-keys/api-keys.repository';
 export * from './api-keys/api-keys.service';
+export * from './api-keys/auth-throttle.service';
 export * from './applications/applications.repository';
 export * from './applications/applications.service';
 export * from './endpoints/endpoint-rules';

@@ -9,6 +9,7 @@ import {
 import { Reflector } from '@nestjs/core';
 import { ApiKeysService, DomainError, Principal, PrincipalKind } from '@tern/core';
 import type { Request } from 'express';
+import { bearerToken } from './api-authentication.middleware';
 
 const ROLES_KEY = 'tern:roles';
 
@@ -43,15 +44,21 @@ export class AuthGuard implements CanActivate {
     ]);
     if (!kinds) return true;
     const req = ctx.switchToHttp().getRequest<AuthedRequest>();
-    const header = req.headers.authorization ?? '';
-    const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
-    if (!token) throw new UnauthorizedException('Missing API key: send "Authorization: Bearer <key>"');
-    const principal = await this.apiKeys.authenticate(token);
-    if (!principal) throw new UnauthorizedException('Invalid API key');
+    // Normally apiAuthentication (ahead of the body parser) has authenticated the request already; it leaves it
+    // to this guard when the key could not be checked (Postgres down), so the error is mapped as usual.
+    const principal = req.principal ?? (await this.authenticate(req));
     if (!kinds.includes(principal.kind)) {
       throw new DomainError(403, `This route is not available to ${principal.kind} keys`);
     }
     req.principal = principal;
     return true;
+  }
+
+  private async authenticate(req: AuthedRequest): Promise<Principal> {
+    const token = bearerToken(req);
+    if (!token) throw new UnauthorizedException('Missing API key: send "Authorization: Bearer <key>"');
+    const principal = await this.apiKeys.authenticate(token);
+    if (!principal) throw new UnauthorizedException('Invalid API key');
+    return principal;
   }
 }

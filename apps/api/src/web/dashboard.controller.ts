@@ -4,6 +4,7 @@ import { AppConfig } from '@tern/config';
 import {
   ApiKeysService,
   ApplicationsService,
+  AuthThrottle,
   decodeCursor,
   DeliveriesQueryService,
   DeliveryActionsService,
@@ -46,6 +47,7 @@ import { field, PublicPage, sessionOf, WebPages, WebRequest, WebSessionGuard } f
 import { WebErrorFilter } from './web-error.filter';
 import { WebRenderer } from './web-renderer';
 import { WebSessions } from './web-session';
+import { clientIp } from '../http/api-authentication.middleware';
 
 const LINKS: Required<DeliveryLinks> = {
   delivery: (id) => `/dashboard/deliveries/${id}`,
@@ -82,6 +84,7 @@ export class DashboardController {
     private readonly renderer: WebRenderer,
     private readonly sessions: WebSessions,
     private readonly apiKeys: ApiKeysService,
+    private readonly throttle: AuthThrottle,
     private readonly applications: ApplicationsService,
     private readonly endpoints: EndpointsService,
     private readonly events: EventsService,
@@ -137,8 +140,20 @@ export class DashboardController {
   async login(@Req() req: WebRequest, @Res() res: Response): Promise<void> {
     const next = safeNext(field(req, 'next') || '/dashboard');
     const key = field(req, 'key').trim();
+    // Sign-ins spend the same failed-authentication budgets as the API (AuthThrottle).
+    const ip = clientIp(req);
+    const waitMs = key ? await this.throttle.blockedForMs(ip, key) : 0;
+    if (waitMs > 0) {
+      const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+      res.setHeader('retry-after', String(seconds));
+      return this.renderLogin(req, res, next, `Too many failed sign-ins; try again in ${seconds} s.`, 429);
+    }
     const principal = key ? await this.apiKeys.authenticate(key) : null;
-    if (!principal) return this.renderLogin(req, res, next, 'That key is unknown or has been revoked.', 401);
+    if (!principal) {
+      if (key) await this.throttle.failed(ip, key);
+      return this.renderLogin(req, res, next, 'That key is unknown or has been revoked.', 401);
+    }
+    await this.throttle.succeeded(ip, key);
     if (principal.kind === 'application') {
       return this.renderLogin(
         req,

@@ -1,0 +1,91 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { AppConfig } from '@tern/config';
+import { RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
+import { RedisService } from '../redis/redis.service';
+import { parseApiKeyToken } from './api-key-token';
+
+/**
+ * Throttles guessing of API keys (the `/v1` API and dashboard sign-in share it). Two budgets of failed
+ * authentications, each over a window of AUTH_FAILURE_WINDOW_SECONDS from its first failure, in Redis so every API
+ * process counts together:
+ * - per client IP (AUTH_FAILURES_PER_IP): one address trying many keys;
+ * - per key id and client IP (AUTH_FAILURES_PER_KEY_PER_IP): one address hammering one key. Scoped to the address on
+ *   purpose — a budget per key id alone would let anyone lock a tenant out of its own key by failing with its
+ *   (public) id; a success clears it.
+ * Once a budget is spent, the address gets 429 + Retry-After without its key being checked, until the window
+ * lets it through. A request without a key is not a failed authentication (401, not counted). While Redis is
+ * unreachable each process counts on its own (in memory), so throttling never becomes an outage.
+ */
+@Injectable()
+export class AuthThrottle {
+  private readonly logger = new Logger(AuthThrottle.name);
+  private readonly byIp: RateLimiterAbstract;
+  private readonly byKey: RateLimiterAbstract;
+  private readonly ipPoints: number;
+  private readonly keyPoints: number;
+
+  constructor(redis: RedisService, config: AppConfig) {
+    const duration = config.AUTH_FAILURE_WINDOW_SECONDS;
+    this.ipPoints = config.AUTH_FAILURES_PER_IP;
+    this.keyPoints = config.AUTH_FAILURES_PER_KEY_PER_IP;
+    const limiter = (name: string, points: number) =>
+      new RateLimiterRedis({
+        storeClient: redis.client,
+        keyPrefix: `${config.QUEUE_PREFIX}:auth-fail:${name}`,
+        points,
+        duration,
+        insuranceLimiter: new RateLimiterMemory({ keyPrefix: `auth-fail:${name}`, points, duration }),
+      });
+    this.byIp = limiter('ip', this.ipPoints);
+    this.byKey = limiter('key', this.keyPoints);
+  }
+
+  /** Milliseconds the address must wait before presenting `token` again; 0 when it may try now. */
+  async blockedForMs(ip: string, token: string): Promise<number> {
+    const key = keyOf(ip, token);
+    const [ip$, key$] = await Promise.all([
+      this.safely(() => this.byIp.get(ip)),
+      key ? this.safely(() => this.byKey.get(key)) : null,
+    ]);
+    let wait = 0;
+    if (ip$ && ip$.consumedPoints >= this.ipPoints) wait = Math.max(wait, ip$.msBeforeNext);
+    if (key$ && key$.consumedPoints >= this.keyPoints) wait = Math.max(wait, key$.msBeforeNext);
+    return wait;
+  }
+
+  /** Counts a presented key that did not authenticate against both budgets. */
+  async failed(ip: string, token: string): Promise<void> {
+    const key = keyOf(ip, token);
+    await Promise.all([this.spend(this.byIp, ip), key ? this.spend(this.byKey, key) : Promise.resolve()]);
+  }
+
+  /** A key that authenticated clears its own budget at that address (not the address's). */
+  async succeeded(ip: string, token: string): Promise<void> {
+    const key = keyOf(ip, token);
+    if (key) await this.safely(() => this.byKey.delete(key));
+  }
+
+  private async spend(limiter: RateLimiterAbstract, key: string): Promise<void> {
+    // Spending past the budget rejects with the limiter's state: that is the point, not an error.
+    await limiter.penalty(key, 1).catch((err: unknown) => this.warn(err));
+  }
+
+  private async safely<T>(f: () => Promise<T>): Promise<T | null> {
+    try {
+      return await f();
+    } catch (err) {
+      this.warn(err);
+      return null;
+    }
+  }
+
+  private warn(err: unknown): void {
+    this.logger.warn(`authentication throttle unavailable (requests are not throttled): ${String(err)}`);
+  }
+}
+
+/** The per-key budget's key: the key id (public part) and the address; none for tokens that aren't API keys. */
+function keyOf(ip: string, token: string): string | null {
+  const keyId = parseApiKeyToken(token)?.keyId;
+  return keyId ? `${keyId}@${ip}` : null;
+}
