@@ -412,4 +412,65 @@ describe('web dashboard and customer portal', () => {
     assert.equal(afterRevoke.status, 303);
     assert.match(afterRevoke.headers.get('location') ?? '', /^\/dashboard\/login/);
   });
+  it('a portal link opens once; its session ends at the link expiry, on a key revoke and when the admin asks', async () => {
+    const app = await stack.api.createApplication('Pied Piper');
+    const enter = async (token: string) => {
+      const r = await post('/portal/enter', { token });
+      const set = r.headers.getSetCookie().find((c) => c.startsWith('tern_portal='));
+      return {
+        status: r.status,
+        cookie: set?.split(';')[0],
+        maxAge: Number(/Max-Age=(\d+)/.exec(set ?? '')?.[1]),
+      };
+    };
+    const portalStatus = async (cookie: string) =>
+      (await fetch(`${base}/portal`, { headers: { cookie }, redirect: 'manual' })).status;
+    const freshLink = async () => (await portalLink(app.key)).split('#token=')[1];
+
+    // Single use: the second open of the same link is refused, and starts no session.
+    const token = await freshLink();
+    const first = await enter(token);
+    assert.equal(first.status, 303);
+    assert.equal(await portalStatus(first.cookie!), 200);
+    const second = await enter(token);
+    assert.equal(second.status, 410);
+    assert.equal(second.cookie, undefined);
+
+    // The session lasts no longer than the link: a link expiring in 120 s gives a cookie of at most 120 s.
+    const short = makePortalLinkToken(
+      deriveWebKey(TEST_ENV, 'portal-link'),
+      app.id,
+      new Date(Date.now() + 120_000),
+    );
+    const shortSession = await enter(short);
+    assert.equal(shortSession.status, 303);
+    assert.ok(shortSession.maxAge > 0 && shortSession.maxAge <= 120, `Max-Age ${shortSession.maxAge}`);
+
+    // The admin ends every portal session of the application.
+    const r = await stack.api.request('POST', `/v1/applications/${app.id}/portal-sessions/revoke`, {
+      key: ADMIN_KEY,
+    });
+    assert.equal(r.status, 204);
+    assert.equal(await portalStatus(first.cookie!), 401);
+    assert.equal(await portalStatus(shortSession.cookie!), 401);
+
+    // Revoking one of the application's API keys ends them too.
+    const third = await enter(await freshLink());
+    assert.equal(await portalStatus(third.cookie!), 200);
+    const extra = await stack.api.request('POST', `/v1/applications/${app.id}/api-keys`, {
+      key: ADMIN_KEY,
+      body: { name: 'leaked' },
+    });
+    const revoked = await stack.api.request(
+      'POST',
+      `/v1/applications/${app.id}/api-keys/${extra.body.id}/revoke`,
+      { key: ADMIN_KEY },
+    );
+    assert.deepEqual(revoked.body, { revoked: true });
+    assert.equal(await portalStatus(third.cookie!), 401);
+    // Another application's portal is untouched by all of this.
+    const other = await stack.api.createApplication('Hooli XYZ');
+    const theirs = await enter((await portalLink(other.key)).split('#token=')[1]);
+    assert.equal(await portalStatus(theirs.cookie!), 200);
+  });
 });

@@ -90,6 +90,11 @@ const CASES: Case[] = [
     }),
     expect: adminOnly(200),
   },
+  {
+    route: 'POST /v1/applications/{id}/portal-sessions/revoke',
+    request: async (f) => ({ path: `/v1/applications/${f.appA.id}/portal-sessions/revoke` }),
+    expect: adminOnly(204),
+  },
 
   {
     route: 'POST /v1/endpoints',

@@ -324,7 +324,15 @@ export class AppConfig {
   @Max(7 * 86400)
   PORTAL_LINK_TTL_SECONDS = 3600;
 
-  /** How long a dashboard sign-in or an opened portal link lasts before the browser must sign in again. */
+  /**
+   * Longest portal session: an opened portal link lasts until this or the link's own expiry, whichever is first.
+   */
+  @IsInt()
+  @Min(60)
+  @Max(7 * 86400)
+  PORTAL_SESSION_TTL_SECONDS = 3600;
+
+  /** How long a dashboard sign-in lasts before the browser must sign in again. */
   @IsInt()
   @Min(300)
   @Max(30 * 86400)

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ApiKeysRepository } from './api-keys/api-keys.repository';
 import { ApiKeysService } from './api-keys/api-keys.service';
 import { AuthThrottle } from './api-keys/auth-throttle.service';
+import { PortalSessionsRepository } from './portal/portal-sessions.repository';
 import { ApplicationsRepository } from './applications/applications.repository';
 import { ApplicationsService } from './applications/applications.service';
 import { EndpointsRepository } from './endpoints/endpoints.repository';
@@ -38,6 +39,7 @@ const providers = [
   RetentionRepository,
   RetentionQueryService,
   PortalLinksService,
+  PortalSessionsRepository,
   EndpointUrlSearchRepository,
   EndpointUrlSearchService,
   DeliveriesRepository,

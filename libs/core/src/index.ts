@@ -32,6 +32,7 @@ export * from './events/events.views';
 export * from './portal/web-keys';
 export * from './portal/portal-link-token';
 export * from './portal/portal-links.service';
+export * from './portal/portal-sessions.repository';
 export * from './portal/endpoint-url-search.repository';
 export * from './portal/endpoint-url-search.service';
 export * from './deliveries/deliveries.views';

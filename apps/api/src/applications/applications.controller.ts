@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { AppConfig } from '@tern/config';
-import { ApiKeysService, ApplicationsService, decodeCursor } from '@tern/core';
+import { ApiKeysService, ApplicationsService, decodeCursor, PortalLinksService } from '@tern/core';
 import { Auth } from '../http/auth.guard';
 import { ListQueryDto, pageLimit } from '../http/list-query.dto';
 import { CreateApiKeyDto, CreateApplicationDto } from './create-application.dto';
@@ -14,6 +14,7 @@ export class ApplicationsController {
   constructor(
     private readonly applications: ApplicationsService,
     private readonly apiKeys: ApiKeysService,
+    private readonly portalLinks: PortalLinksService,
     private readonly config: AppConfig,
   ) {}
 
@@ -49,10 +50,19 @@ export class ApplicationsController {
     return { data: await this.apiKeys.list(id) };
   }
 
+  /** Admin: revoke one of the application's keys; every portal session of the application ends with it. */
   @Post(':id/api-keys/:keyId/revoke')
   @HttpCode(200)
   async revokeKey(@Param('id') id: string, @Param('keyId') keyId: string) {
     await this.applications.get(id);
     return { revoked: await this.apiKeys.revoke(keyId, id) };
+  }
+
+  /** Admin: end every portal session of the application now (links not yet opened still work once). */
+  @Post(':id/portal-sessions/revoke')
+  @HttpCode(204)
+  async endPortalSessions(@Param('id') id: string): Promise<void> {
+    await this.applications.get(id);
+    await this.portalLinks.endSessions(id);
   }
 }

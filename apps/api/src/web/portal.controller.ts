@@ -111,9 +111,14 @@ export class PortalController {
   @Post('enter')
   @PublicPage()
   async enter(@Req() req: WebRequest, @Res() res: Response): Promise<void> {
-    const { applicationId } = await this.links.open(field(req, 'token'));
-    const app = await this.applications.get(applicationId);
-    this.sessions.start(req, res, { area: 'portal', role: 'application', subject: app.id, label: app.name });
+    const link = await this.links.open(field(req, 'token'));
+    const app = await this.applications.get(link.applicationId);
+    this.sessions.start(
+      req,
+      res,
+      { area: 'portal', role: 'application', subject: app.id, label: app.name, epoch: link.epoch },
+      link.sessionExpiresAt,
+    );
     this.renderer.redirect(req, res, '/portal');
   }
 

@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ApiKeysRepository, DomainError } from '@tern/core';
+import { ApiKeysRepository, DomainError, PortalLinksService } from '@tern/core';
 import type { Request } from 'express';
 import { readCookie, SESSION_COOKIE, WebArea, WebSession, WebSessions } from './web-session';
 
@@ -47,7 +47,8 @@ export function field(req: WebRequest, name: string): string {
 /**
  * Checks the session cookie of @WebPages controllers. Every POST must come from this origin (Origin and
  * Sec-Fetch-Site, when the browser sends them) and, unless @PublicPage, carry the session's CSRF token in `_csrf`.
- * A support session ends as soon as its key is revoked.
+ * A support session ends as soon as its key is revoked; a portal session as soon as its application's portal
+ * sessions are ended.
  */
 @Injectable()
 export class WebSessionGuard implements CanActivate {
@@ -55,6 +56,7 @@ export class WebSessionGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly sessions: WebSessions,
     private readonly apiKeys: ApiKeysRepository,
+    private readonly portal: PortalLinksService,
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
@@ -70,6 +72,12 @@ export class WebSessionGuard implements CanActivate {
     if (session?.role === 'support') {
       const key = await this.apiKeys.findActive(session.subject);
       if (!key || key.role !== 'support') session = null;
+    }
+    // A portal session ends when its application's portal sessions were ended (a key revoked, or by the admin).
+    if (session?.role === 'application') {
+      const valid =
+        session.epoch !== undefined && (await this.portal.sessionValid(session.subject, session.epoch));
+      if (!valid) session = null;
     }
     if (session && (area === 'portal') !== (session.role === 'application')) session = null;
     req.web = { area, session, csrf: session ? this.sessions.csrfToken(session) : null };

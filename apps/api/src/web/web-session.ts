@@ -21,6 +21,8 @@ export interface WebSession {
   exp: number;
   /** Random per sign-in; the CSRF token of the session is a MAC of it. */
   sid: string;
+  /** Portal: the application's portal session epoch at sign-in (the session ends when it changes). */
+  epoch?: number;
 }
 
 export interface Flash {
@@ -56,7 +58,8 @@ function isSession(v: unknown): v is WebSession {
     typeof s.subject === 'string' &&
     typeof s.label === 'string' &&
     typeof s.exp === 'number' &&
-    typeof s.sid === 'string'
+    typeof s.sid === 'string' &&
+    (s.epoch === undefined || typeof s.epoch === 'number')
   );
 }
 
@@ -76,22 +79,23 @@ export class WebSessions {
     this.flashKey = deriveWebKey(config, 'flash');
   }
 
-  /** Signs in: sets the area's session cookie. The session ends after DASHBOARD_SESSION_TTL_SECONDS. */
+  /**
+   * Signs in: sets the area's session cookie. The session ends after DASHBOARD_SESSION_TTL_SECONDS, or at
+   * `expiresAt` when that is given (a portal session: the link's expiry or PORTAL_SESSION_TTL_SECONDS).
+   */
   start(
     req: Request,
     res: Response,
-    fields: Pick<WebSession, 'area' | 'role' | 'subject' | 'label'>,
+    fields: Pick<WebSession, 'area' | 'role' | 'subject' | 'label' | 'epoch'>,
+    expiresAt?: Date,
     now = Date.now(),
   ): WebSession {
-    const ttl = this.config.DASHBOARD_SESSION_TTL_SECONDS;
-    const session: WebSession = {
-      ...fields,
-      exp: Math.floor(now / 1000) + ttl,
-      sid: randomBytes(16).toString('base64url'),
-    };
+    const end = expiresAt ? expiresAt.getTime() : now + this.config.DASHBOARD_SESSION_TTL_SECONDS * 1000;
+    const exp = Math.floor(end / 1000);
+    const session: WebSession = { ...fields, exp, sid: randomBytes(16).toString('base64url') };
     this.setCookie(req, res, SESSION_COOKIE[fields.area], sealJson(this.sessionKey, session), {
       path: AREA_PATH[fields.area],
-      maxAge: ttl,
+      maxAge: Math.max(0, exp - Math.floor(now / 1000)),
     });
     return session;
   }

@@ -33,11 +33,21 @@ export class ApiKeysRepository {
     return this.prisma.apiKey.findMany({ where: { applicationId }, orderBy: { id: 'desc' } });
   }
 
+  /**
+   * Revokes a live key (of `applicationId`, or a support key when null). Revoking an application key also ends
+   * every portal session of its application (bumps portal_session_epoch), in the same statement.
+   */
   async revoke(id: string, applicationId: string | null): Promise<boolean> {
-    const r = await this.prisma.apiKey.updateMany({
-      where: { id, applicationId, revokedAt: null },
-      data: { revokedAt: new Date() },
-    });
-    return r.count === 1;
+    const [{ n }] = await this.prisma.$queryRaw<{ n: number }[]>`
+      WITH k AS (
+        UPDATE api_keys SET revoked_at = now()
+        WHERE id = ${id} AND application_id IS NOT DISTINCT FROM ${applicationId}::text AND revoked_at IS NULL
+        RETURNING application_id
+      ), bump AS (
+        UPDATE applications SET portal_session_epoch = portal_session_epoch + 1, updated_at = now()
+        WHERE id IN (SELECT application_id FROM k)
+      )
+      SELECT count(*)::int AS n FROM k`;
+    return n === 1;
   }
 }
