@@ -48,6 +48,9 @@ describe('delivery guards: SSRF at connect time, per-endpoint fairness', () => {
     // The endpoint was created while its port was allowed; then the setting narrowed to exclude it.
     const stack = await TestStack.start('ports', { DELIVERY_ALLOWED_PORTS: `80,443,${port + 1}-65535` });
     cleanups.push(() => stack.stop());
+    // TestStack.start puts its settings in process.env (for the in-process API): the setting must not leak into
+    // the stacks of the cases after this one (their random receiver ports would be refused).
+    delete process.env.DELIVERY_ALLOWED_PORTS;
     const app = await stack.api.createApplication();
     const refused = await stack.api.request('POST', '/v1/endpoints', { key: app.key, body: { url: rx.url } });
     assert.equal(refused.status, 422);

@@ -69,7 +69,7 @@ describe('delivery engine', () => {
 
   it('500, 500, 200 → three attempts, succeeded, same webhook-id, valid signatures', async () => {
     const rx = (await receiver()).reply(500, 500, 200);
-    const ep = await endpoint(rx.url);
+    const ep = await endpoint(rx.url, { headers: { 'x-api-key': 'receiver-credential' } });
     const evt = await emit('order.created', { total: 42, nested: { a: [1, 2] } });
     const d = await settled(evt, ep.id);
     assert.equal(d.status, 'succeeded');
@@ -92,8 +92,10 @@ describe('delivery engine', () => {
       assert.equal(verified.type, 'order.created');
       assert.deepEqual(verified.data, { total: 42, nested: { a: [1, 2] } });
     }
-    // The signature is never stored.
+    // The signature is never stored; nor is a custom header's value (its name is), though the receiver got it.
     assert.match(att[0].request_headers['webhook-signature'], /^v1,\[redacted\]$/);
+    assert.equal(rx.requests[0].headers['x-api-key'], 'receiver-credential');
+    assert.equal(att[0].request_headers['x-api-key'], '[redacted]');
   });
 
   it('400 → one attempt, failed at once', async () => {

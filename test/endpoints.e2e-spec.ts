@@ -579,6 +579,25 @@ describe('endpoints API', () => {
     assert.ok(schemas.RotateSecretDto.properties.secret);
   });
 
+  it('support keys read custom header names, never their values; the application and the admin see them whole', async () => {
+    const app = await api.createApplication();
+    const headers = { 'X-Tenant': 'acme', Authorization: 'Bearer receiver-credential' };
+    const ep = await createEndpoint(app, { headers });
+    const sk = await api.request('POST', '/v1/support-keys', { key: ADMIN_KEY, body: { name: 'desk' } });
+    assert.equal(sk.status, 201, JSON.stringify(sk.body));
+    const redacted = { 'X-Tenant': '[redacted]', Authorization: '[redacted]' };
+    const one = await api.request('GET', `/v1/endpoints/${ep.id}`, { key: sk.body.key });
+    assert.equal(one.status, 200);
+    assert.deepEqual(one.body.headers, redacted);
+    const list = await api.request('GET', `/v1/endpoints?applicationId=${app.id}`, { key: sk.body.key });
+    assert.equal(list.status, 200);
+    assert.deepEqual(list.body.data[0].headers, redacted);
+    assert.doesNotMatch(JSON.stringify([one.body, list.body]), /receiver-credential|acme/);
+    for (const key of [app.key, ADMIN_KEY]) {
+      assert.deepEqual((await api.request('GET', `/v1/endpoints/${ep.id}`, { key })).body.headers, headers);
+    }
+  });
+
   it('is for application keys only (admin and support keys may only read: see test/roles.e2e-spec.ts)', async () => {
     assert.equal((await api.request('GET', '/v1/endpoints')).status, 401);
     // Admin keys read another application's endpoints by naming it; without applicationId that is a 422.

@@ -9,3 +9,4 @@ export * from './in-flight';
 export * from './failure-streak';
 export * from './decide-attempt';
 export * from './port-policy';
+export * from './header-redaction';

@@ -10,7 +10,13 @@ import {
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import { AppConfig } from '@tern/config';
-import { decodeCursor, EndpointSecretsService, EndpointsService, Principal } from '@tern/core';
+import {
+  decodeCursor,
+  EndpointSecretsService,
+  EndpointsService,
+  endpointViewFor,
+  Principal,
+} from '@tern/core';
 import { ApplicationScope } from '../http/application-scope';
 import { applicationIdOf, Auth, CurrentPrincipal } from '../http/auth.guard';
 import { pageLimit } from '../http/list-query.dto';
@@ -48,13 +54,17 @@ export class EndpointsController {
   async list(@CurrentPrincipal() p: Principal, @Query() q: ScopedListQueryDto) {
     const limit = pageLimit(q, this.config);
     const applicationId = await this.scopes.required(p, q.applicationId);
-    return this.endpoints.list(applicationId, limit, decodeCursor(q.cursor, 'ep'));
+    const page = await this.endpoints.list(applicationId, limit, decodeCursor(q.cursor, 'ep'));
+    return { ...page, data: page.data.map((v) => endpointViewFor(p.kind, v)) };
   }
 
   @Get(':id')
   @Auth('application', 'admin', 'support')
   async get(@CurrentPrincipal() p: Principal, @Param('id') id: string) {
-    return this.endpoints.get(await this.scopes.ownerOf(p, 'endpoint', id), id);
+    return endpointViewFor(
+      p.kind,
+      await this.endpoints.get(await this.scopes.ownerOf(p, 'endpoint', id), id),
+    );
   }
 
   @Patch(':id')

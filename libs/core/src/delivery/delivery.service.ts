@@ -6,6 +6,7 @@ import {
   decideAttempt,
   inFlightPresumedLostAfterMs,
   PortPolicy,
+  redactHeaderValues,
   recordRetryDelayMs,
   RecordRetryPolicy,
   RetryPolicy,
@@ -212,8 +213,10 @@ export class DeliveryService implements OnApplicationShutdown {
       startedAt,
       durationMs: result.durationMs,
       url,
+      // Custom header values are receiver credentials as often as not: the log keeps their names only.
       requestHeaders: {
         ...headers,
+        ...redactHeaderValues(customHeaders),
         'user-agent': `Tern/${TERN_VERSION}`,
         'webhook-signature': redactSignature(signature),
       },

@@ -1,8 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '@tern/config';
-import { AddressPolicy, checkUrlDestination, PortPolicy, portProblem } from '@tern/delivery-rules';
+import {
+  AddressPolicy,
+  checkUrlDestination,
+  PortPolicy,
+  portProblem,
+  redactHeaderValues,
+} from '@tern/delivery-rules';
 import { FieldProblem, InvalidInputError, NotFoundError } from '../common/errors';
 import { isId, newId } from '../common/ids';
+import type { PrincipalKind } from '../common/principal';
 import { Page, PageCursor, toPage } from '../common/pagination';
 import { EndpointSecretsService } from '../secrets/endpoint-secrets.service';
 import { webhookSecretProblem } from '../secrets/webhook-secret';
@@ -194,6 +201,14 @@ export class EndpointsService {
 
 function uniq(values: string[]): string[] {
   return [...new Set(values)];
+}
+
+/**
+ * An endpoint as `kind` of principal may see it: support keys read the custom header names, not their values
+ * (receiver credentials); the owning application and the admin see them whole.
+ */
+export function endpointViewFor<T extends EndpointView>(kind: PrincipalKind, view: T): T {
+  return kind === 'support' ? { ...view, headers: redactHeaderValues(view.headers) } : view;
 }
 
 function toView(r: EndpointRecord): EndpointView {
