@@ -1,4 +1,4 @@
-import { ApiKeysService, AuthThrottle, Principal } from '@tern/core';
+import { ApiKeysService, AuthThrottle, Principal, retryAfterSeconds } from '@tern/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { ApiErrorBody } from './api-error.filter';
 
@@ -26,8 +26,8 @@ export function apiAuthentication(apiKeys: ApiKeysService, throttle: AuthThrottl
     if (!token) return refuse(res, 401, 'Missing API key: send "Authorization: Bearer <key>"');
     const ip = clientIp(req);
     void (async () => {
-      const waitMs = await throttle.blockedForMs(ip, token);
-      if (waitMs > 0) return refuseThrottled(res, waitMs);
+      const checked = await throttle.check(ip, token);
+      if (checked.waitMs > 0) return refuseThrottled(res, checked.waitMs);
       let principal: Principal | null;
       try {
         principal = await apiKeys.authenticate(token);
@@ -38,7 +38,7 @@ export function apiAuthentication(apiKeys: ApiKeysService, throttle: AuthThrottl
         await throttle.failed(ip, token);
         return refuse(res, 401, 'Invalid API key');
       }
-      await throttle.succeeded(ip, token);
+      await throttle.succeeded(ip, token, checked);
       (req as Request & { principal?: Principal }).principal = principal;
       next();
     })().catch(next);
@@ -46,8 +46,8 @@ export function apiAuthentication(apiKeys: ApiKeysService, throttle: AuthThrottl
 }
 
 /** 429 with Retry-After in whole seconds (at least 1). */
-export function refuseThrottled(res: Response, waitMs: number): void {
-  const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+function refuseThrottled(res: Response, waitMs: number): void {
+  const seconds = retryAfterSeconds(waitMs);
   res.setHeader('retry-after', String(seconds));
   refuse(res, 429, `Too many failed authentications from this address; retry after ${seconds} s`);
 }

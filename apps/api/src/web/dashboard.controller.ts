@@ -5,6 +5,7 @@ import {
   ApiKeysService,
   ApplicationsService,
   AuthThrottle,
+  retryAfterSeconds,
   decodeCursor,
   DeliveriesQueryService,
   DeliveryActionsService,
@@ -142,9 +143,9 @@ export class DashboardController {
     const key = field(req, 'key').trim();
     // Sign-ins spend the same failed-authentication budgets as the API (AuthThrottle).
     const ip = clientIp(req);
-    const waitMs = key ? await this.throttle.blockedForMs(ip, key) : 0;
-    if (waitMs > 0) {
-      const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+    const checked = key ? await this.throttle.check(ip, key) : null;
+    if (checked && checked.waitMs > 0) {
+      const seconds = retryAfterSeconds(checked.waitMs);
       res.setHeader('retry-after', String(seconds));
       return this.renderLogin(req, res, next, `Too many failed sign-ins; try again in ${seconds} s.`, 429);
     }
@@ -153,7 +154,7 @@ export class DashboardController {
       if (key) await this.throttle.failed(ip, key);
       return this.renderLogin(req, res, next, 'That key is unknown or has been revoked.', 401);
     }
-    await this.throttle.succeeded(ip, key);
+    if (checked) await this.throttle.succeeded(ip, key, checked);
     if (principal.kind === 'application') {
       return this.renderLogin(
         req,

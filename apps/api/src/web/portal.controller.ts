@@ -2,7 +2,6 @@ import { Controller, Get, Param, Post, Query, Req, Res, UseFilters, UseGuards } 
 import { ApiExcludeController } from '@nestjs/swagger';
 import { AppConfig } from '@tern/config';
 import {
-  ApplicationsService,
   decodeCursor,
   DeliveriesQueryService,
   DeliveryActionsService,
@@ -67,7 +66,6 @@ export class PortalController {
     private readonly renderer: WebRenderer,
     private readonly sessions: WebSessions,
     private readonly links: PortalLinksService,
-    private readonly applications: ApplicationsService,
     private readonly endpoints: EndpointsService,
     private readonly secrets: EndpointSecretsService,
     private readonly queries: DeliveriesQueryService,
@@ -112,11 +110,16 @@ export class PortalController {
   @PublicPage()
   async enter(@Req() req: WebRequest, @Res() res: Response): Promise<void> {
     const link = await this.links.open(field(req, 'token'));
-    const app = await this.applications.get(link.applicationId);
     this.sessions.start(
       req,
       res,
-      { area: 'portal', role: 'application', subject: app.id, label: app.name, epoch: link.epoch },
+      {
+        area: 'portal',
+        role: 'application',
+        subject: link.applicationId,
+        label: link.applicationName,
+        epoch: link.epoch,
+      },
       link.sessionExpiresAt,
     );
     this.renderer.redirect(req, res, '/portal');

@@ -40,17 +40,20 @@ export class AuthThrottle {
     this.byKey = limiter('key', this.keyPoints);
   }
 
-  /** Milliseconds the address must wait before presenting `token` again; 0 when it may try now. */
-  async blockedForMs(ip: string, token: string): Promise<number> {
+  /**
+   * Whether the address may present `token` now: `waitMs` > 0 when a budget is spent (answer 429), and whether a
+   * success would have a key budget to clear (so a success with a clean budget costs no further Redis call).
+   */
+  async check(ip: string, token: string): Promise<ThrottleCheck> {
     const key = keyOf(ip, token);
     const [ip$, key$] = await Promise.all([
       this.safely(() => this.byIp.get(ip)),
       key ? this.safely(() => this.byKey.get(key)) : null,
     ]);
-    let wait = 0;
-    if (ip$ && ip$.consumedPoints >= this.ipPoints) wait = Math.max(wait, ip$.msBeforeNext);
-    if (key$ && key$.consumedPoints >= this.keyPoints) wait = Math.max(wait, key$.msBeforeNext);
-    return wait;
+    let waitMs = 0;
+    if (ip$ && ip$.consumedPoints >= this.ipPoints) waitMs = Math.max(waitMs, ip$.msBeforeNext);
+    if (key$ && key$.consumedPoints >= this.keyPoints) waitMs = Math.max(waitMs, key$.msBeforeNext);
+    return { waitMs, keyBudgetSpent: (key$?.consumedPoints ?? 0) > 0 };
   }
 
   /** Counts a presented key that did not authenticate against both budgets. */
@@ -59,10 +62,10 @@ export class AuthThrottle {
     await Promise.all([this.spend(this.byIp, ip), key ? this.spend(this.byKey, key) : Promise.resolve()]);
   }
 
-  /** A key that authenticated clears its own budget at that address (not the address's). */
-  async succeeded(ip: string, token: string): Promise<void> {
+  /** A key that authenticated clears its own budget at that address (not the address's), if it spent any. */
+  async succeeded(ip: string, token: string, checked: ThrottleCheck): Promise<void> {
     const key = keyOf(ip, token);
-    if (key) await this.safely(() => this.byKey.delete(key));
+    if (key && checked.keyBudgetSpent) await this.safely(() => this.byKey.delete(key));
   }
 
   private async spend(limiter: RateLimiterAbstract, key: string): Promise<void> {
@@ -82,6 +85,19 @@ export class AuthThrottle {
   private warn(err: unknown): void {
     this.logger.warn(`authentication throttle unavailable (requests are not throttled): ${String(err)}`);
   }
+}
+
+/** What AuthThrottle.check found. */
+export interface ThrottleCheck {
+  /** How long the address must wait before presenting the key again; 0: it may try now. */
+  waitMs: number;
+  /** The key's budget at this address has failures on it (a success clears them). */
+  keyBudgetSpent: boolean;
+}
+
+/** Retry-After for a wait: whole seconds, at least 1. */
+export function retryAfterSeconds(waitMs: number): number {
+  return Math.max(1, Math.ceil(waitMs / 1000));
 }
 
 /** The per-key budget's key: the key id (public part) and the address; none for tokens that aren't API keys. */

@@ -64,6 +64,7 @@ export class PortalLinksService {
     const ttlEnd = new Date(now.getTime() + this.config.PORTAL_SESSION_TTL_SECONDS * 1000);
     return {
       applicationId,
+      applicationName: use.applicationName,
       sessionExpiresAt: expiresAt < ttlEnd ? expiresAt : ttlEnd,
       epoch: use.epoch,
     };
@@ -83,6 +84,8 @@ export class PortalLinksService {
 
 export interface OpenedPortalLink {
   applicationId: string;
+  /** Shown in the portal's header. */
+  applicationName: string;
   /** The link's expiry or now + PORTAL_SESSION_TTL_SECONDS, whichever is first. */
   sessionExpiresAt: Date;
   /** The application's portal session epoch: the session is valid while it is unchanged. */

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '@tern/database';
 
-/** What opening a portal link found: the application's session epoch, or why it can't be opened. */
-export type LinkUse = { epoch: number } | { refused: 'used' | 'application_gone' };
+/** What opening a portal link found: the application's name and session epoch, or why it can't be opened. */
+export type LinkUse = { epoch: number; applicationName: string } | { refused: 'used' | 'application_gone' };
 
 /**
  * Portal link uses (single-use links) and the per-application portal session epoch (a portal session is valid
@@ -17,7 +17,7 @@ export class PortalSessionsRepository {
    * their link's expiry are purged on the way (an expired link is refused by its signature check anyway).
    */
   async useLink(nonce: string, applicationId: string, linkExpiresAt: Date): Promise<LinkUse> {
-    const rows = await this.prisma.$queryRaw<{ epoch: number; fresh: boolean }[]>`
+    const rows = await this.prisma.$queryRaw<{ epoch: number; name: string; fresh: boolean }[]>`
       WITH purge AS (
         DELETE FROM portal_link_uses WHERE expires_at < now()
       ), ins AS (
@@ -26,11 +26,11 @@ export class PortalSessionsRepository {
         ON CONFLICT (nonce) DO NOTHING
         RETURNING nonce
       )
-      SELECT a.portal_session_epoch AS epoch, EXISTS (SELECT 1 FROM ins) AS fresh
+      SELECT a.portal_session_epoch AS epoch, a.name, EXISTS (SELECT 1 FROM ins) AS fresh
       FROM applications a WHERE a.id = ${applicationId}`;
     const [r] = rows;
     if (!r) return { refused: 'application_gone' };
-    return r.fresh ? { epoch: r.epoch } : { refused: 'used' };
+    return r.fresh ? { epoch: r.epoch, applicationName: r.name } : { refused: 'used' };
   }
 
   /** The application's current portal session epoch; null when the application is gone. */
