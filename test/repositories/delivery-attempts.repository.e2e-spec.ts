@@ -10,6 +10,7 @@ import {
   newId,
 } from '@tern/core';
 import { PrismaService } from '@tern/database';
+import { advanceFailureStreak, FailureStreak } from '@tern/delivery-rules';
 import { createScratchDatabase, sql } from '../support/scratch-db';
 
 /**
@@ -322,6 +323,87 @@ describe('DeliveryAttemptsRepository: claim and record', () => {
         [standard],
       );
       assert.equal(reenabled, false);
+    });
+
+    it('the streak SQL agrees with advanceFailureStreak on random batches over two endpoints', async () => {
+      const [{ id: second }] = await sql<{ id: string }>(
+        url,
+        `INSERT INTO endpoints (application_id, url) VALUES ($1, 'https://b.example.com/hook') RETURNING id`,
+        [app],
+      );
+      const threshold = 2; // the repository's ENDPOINT_RECOVERED_AFTER_FAILURES above
+      let seed = 7;
+      const rand = (n: number) => {
+        seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+        return seed % n;
+      };
+      const outcomes: AttemptRecord['outcome'][] = ['succeeded', 'retrying', 'failed'];
+      for (let trial = 0; trial < 60; trial++) {
+        const start = new Map<string, FailureStreak>();
+        for (const ep of [standard, second]) {
+          const s = { failures: rand(4), reenabled: rand(3) === 0 };
+          start.set(ep, s);
+          await prisma.$executeRawUnsafe(
+            `UPDATE endpoints SET failure_streak = $2,
+                    reenabled_at = CASE WHEN $3::boolean THEN now() END WHERE id = $1`,
+            ep,
+            s.failures,
+            s.reenabled,
+          );
+        }
+        const eps = Array.from({ length: rand(9) }, () => (rand(2) ? standard : second));
+        const ids = eps.map(() => newId('dlv'));
+        const events = eps.map(() => newId('evt'));
+        await prisma.$executeRawUnsafe(
+          `INSERT INTO events (id, application_id, event_type, payload) SELECT unnest($1::text[]), $2, 'a.b', '{}'`,
+          events,
+          app,
+        );
+        await prisma.$executeRawUnsafe(
+          `INSERT INTO deliveries (id, application_id, event_id, endpoint_id, event_type, status, next_attempt_at,
+                                   deadline_at)
+           SELECT d, $2, e, ep, 'a.b', 'pending', now(), now() + interval '1 day'
+           FROM unnest($1::text[], $3::text[], $4::text[]) AS u(d, e, ep)`,
+          ids,
+          app,
+          events,
+          eps,
+        );
+        const batch = (await repo.claim(ids, LOST_AFTER_MS)).map((c) =>
+          result(asClaimed(c), outcomes[rand(3)]),
+        );
+        const [{ t0 }] = await prisma.$queryRawUnsafe<{ t0: Date }[]>(`SELECT now() AS t0`);
+        await repo.record(batch);
+        for (const ep of [standard, second]) {
+          const expected = advanceFailureStreak(
+            start.get(ep) as FailureStreak,
+            batch.filter((r) => r.endpointId === ep).map((r) => r.outcome === 'succeeded'),
+            threshold,
+          );
+          const [stored] = await prisma.$queryRawUnsafe<{ failures: number; reenabled: boolean }[]>(
+            `SELECT failure_streak AS failures, reenabled_at IS NOT NULL AS reenabled FROM endpoints WHERE id = $1`,
+            ep,
+          );
+          const context = `trial ${trial}, ${ep === standard ? 'a' : 'b'}: ${JSON.stringify({
+            start: start.get(ep),
+            batch: batch.filter((r) => r.endpointId === ep).map((r) => r.outcome),
+          })}`;
+          assert.deepEqual(stored, expected.streak, context);
+          const announced = await prisma.$queryRawUnsafe<{ payload: string }[]>(
+            `SELECT payload FROM events WHERE application_id = $1 AND event_type = 'endpoint.recovered'
+               AND created_at >= $2 AND payload::jsonb ->> 'endpointId' = $3`,
+            app,
+            t0,
+            ep,
+          );
+          const got = announced
+            .map((e) => JSON.parse(e.payload))
+            .map((p) => `${p.reason}:${p.failedAttempts}`)
+            .sort();
+          const want = expected.recoveries.map((r) => `${r.reason}:${r.failedAttempts}`).sort();
+          assert.deepEqual(got, want, context);
+        }
+      }
     });
 
     it('a claim past the deadline and the deadline sweep write delivery.failed with the failure', async () => {

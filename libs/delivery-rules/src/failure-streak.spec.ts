@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { advanceFailureStreak, streakChanges } from './failure-streak';
+import { advanceFailureStreak } from './failure-streak';
 
 const fresh = { failures: 0, reenabled: false };
 
@@ -34,14 +34,5 @@ describe('advanceFailureStreak', () => {
       r.recoveries.map((x) => x.index),
       [2, 6],
     );
-  });
-});
-
-describe('streakChanges', () => {
-  it('is false only for successes on a clean streak', () => {
-    assert.equal(streakChanges(fresh, [true, true]), false);
-    assert.equal(streakChanges(fresh, [true, false]), true);
-    assert.equal(streakChanges({ failures: 1, reenabled: false }, [true]), true);
-    assert.equal(streakChanges({ failures: 0, reenabled: true }, [true]), true);
   });
 });

@@ -1,8 +1,8 @@
 /**
  * An endpoint's failure streak: the attempts recorded since its last success that failed (outcome retrying or
  * failed; interrupted attempts are not results and don't count), and whether it was re-enabled since that success.
- * Kept on the endpoint row and advanced in the transaction that records the attempts, so a crash or a Redis wipe
- * loses nothing. A success after a long enough streak, or the first success after a re-enable, is a recovery
+ * Kept on the endpoint row and advanced by the statement that records the attempts (failure-streak.sql.ts in
+ * @tern/core implements this function in SQL and is tested against it), so a crash or a Redis wipe loses nothing. A success after a long enough streak, or the first success after a re-enable, is a recovery
  * (announced as `endpoint.recovered`); every success restarts the streak, so each recovery is announced once.
  */
 export interface FailureStreak {
@@ -43,9 +43,4 @@ export function advanceFailureStreak(
     reenabled = false;
   });
   return { streak: { failures, reenabled }, recoveries };
-}
-
-/** Whether applying these results changes the stored streak (no write, and no row lock, is needed otherwise). */
-export function streakChanges(start: FailureStreak, succeeded: readonly boolean[]): boolean {
-  return succeeded.some((ok) => !ok) || start.failures > 0 || start.reenabled;
 }

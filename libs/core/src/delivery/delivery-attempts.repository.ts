@@ -1,16 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '@tern/config';
-import { Prisma, PrismaService } from '@tern/database';
-import { advanceFailureStreak, streakChanges } from '@tern/delivery-rules';
+import { PrismaService } from '@tern/database';
 import type { RecordedOutcome } from '../deliveries/delivery.model';
 import { failDeliverySetSql } from '../deliveries/delivery-writes.sql';
-import { OPERATIONAL_EVENT } from '../operational/operational-events.model';
-import {
-  deliveryFailedSourceSql,
-  OperationalEventInput,
-  operationalEventCtes,
-  writeOperationalEvents,
-} from '../operational/operational-events.sql';
+import { deliveryFailedSourceSql, operationalEventCtes } from '../operational/operational-events.sql';
+import { failureStreakCtes } from './failure-streak.sql';
 
 /** A delivery claimed for one attempt: everything needed to build the request. */
 export interface ClaimedDelivery {
@@ -101,21 +95,6 @@ interface ClaimRow {
   not_before: Date | null;
   announced: boolean;
 }
-
-/** A standard endpoint's stored failure streak, locked by record(). */
-interface StreakRow {
-  id: string;
-  application_id: string;
-  url: string;
-  failure_streak: number;
-  reenabled: boolean;
-}
-
-/**
- * record()'s transaction: wait up to maxWaitMs for a pooled connection (under load every worker slot may be
- * recording), and give up (rolled back, retried by the caller as "unavailable") after timeoutMs.
- */
-const RECORD_TRANSACTION = { maxWait: 10_000, timeout: 15_000 };
 
 const INTERRUPTED_MESSAGE =
   'the worker stopped during this attempt (crash or kill); whether the receiver got it is unknown';
@@ -231,19 +210,23 @@ export class DeliveryAttemptsRepository {
   }
 
   /**
-   * Records attempts and moves their deliveries on, in one transaction. Every attempt is logged; a delivery is only
-   * moved on by the attempt of its current claim (same number and claim token): a late result of an attempt that
-   * was superseded — taken over, or the delivery failed or re-queued meanwhile — is logged with outcome
-   * `superseded` (its status, body and error kept) and decides nothing.
-   * In the same transaction, from the attempts applied: the failure streaks of their standard endpoints are
-   * advanced (see advanceFailureStreak) and the operational events they call for are written (delivery.failed for
-   * a delivery that ended failed, endpoint.recovered) — so a crash can lose a result, never only its event.
-   * Locks: the standard endpoints whose streak changes (id order), then the deliveries (id order) — the order
-   * endpoint disable uses, so the two never deadlock.
+   * Records attempts and moves their deliveries on, in one statement (one round trip, so the row locks it takes
+   * are held for milliseconds, not across several). Every attempt is logged; a delivery is only moved on by the
+   * attempt of its current claim (same number and claim token): a late result of an attempt that was superseded —
+   * taken over, or the delivery failed or re-queued meanwhile — is logged with outcome `superseded` (its status,
+   * body and error kept) and decides nothing.
+   * In the same statement, from the attempts applied, in the order given: the failure streaks of their standard
+   * endpoints are advanced and the operational events they call for are written (delivery.failed for a delivery
+   * that ended failed, endpoint.recovered) — so a crash can lose a result, never only its event. The streak SQL
+   * implements advanceFailureStreak of @tern/delivery-rules, the reference it is tested against on a real database.
+   * Locks: the standard endpoints whose streak this batch can change (id order), then the deliveries (id order) —
+   * the order endpoint disable uses, so the two never deadlock. All successes on a clean streak (the steady state)
+   * take no endpoint lock.
    */
   async record(records: AttemptRecord[]): Promise<RecordResult> {
     const json = JSON.stringify(
-      records.map((r) => ({
+      records.map((r, ord) => ({
+        ord,
         delivery_id: r.deliveryId,
         application_id: r.applicationId,
         endpoint_id: r.endpointId,
@@ -264,118 +247,68 @@ export class DeliveryAttemptsRepository {
         last_error: r.lastError,
       })),
     );
-    const endpointIds = [...new Set(records.map((r) => r.endpointId))];
-    const failing = [...new Set(records.filter((r) => r.outcome !== 'succeeded').map((r) => r.endpointId))];
-    const deadline = this.config.DELIVERY_DEADLINE_SECONDS;
-    return this.prisma.$transaction(async (tx) => {
-      // Only endpoints whose stored streak this batch can change are locked: all successes on a clean streak
-      // (the steady state) take no endpoint lock. FOR NO KEY UPDATE: ingest's foreign-key checks don't wait.
-      const streaks = await tx.$queryRawUnsafe<StreakRow[]>(
-        `SELECT id, application_id, url, failure_streak, reenabled_at IS NOT NULL AS reenabled
+    // $queryRawUnsafe: fixed text (and fragments) with positional parameters, as in claim().
+    const rows = await this.prisma.$queryRawUnsafe<{ id: string | null; event_type: string | null }[]>(
+      `WITH v AS (
+           SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(
+             ord int, delivery_id text, application_id text, endpoint_id text, event_id text, number int,
+             claim_token text, started_at timestamptz, duration_ms int, url text, request_headers jsonb,
+             response_status int, response_headers jsonb, response_body text, error_class text, error_message text,
+             outcome text, next_attempt_at timestamptz, last_error text)
+         ), ep_lock AS MATERIALIZED (
+           -- FOR NO KEY UPDATE: ingest's foreign-key checks don't wait. Read as locked (the latest streak).
+           SELECT id, application_id, url, failure_streak, reenabled_at IS NOT NULL AS reenabled
            FROM endpoints
-           WHERE id = ANY($1::text[]) AND kind = 'standard'
-             AND (id = ANY($2::text[]) OR failure_streak > 0 OR reenabled_at IS NOT NULL)
-           ORDER BY id FOR NO KEY UPDATE`,
-        endpointIds,
-        failing,
-      );
-      // $queryRawUnsafe: fixed text (and fragments) with positional parameters, as in claim().
-      const rows = await tx.$queryRawUnsafe<{ id: string; event_type: string | null }[]>(
-        `WITH v AS (
-             SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(
-               delivery_id text, application_id text, endpoint_id text, event_id text, number int, claim_token text,
-               started_at timestamptz, duration_ms int, url text, request_headers jsonb, response_status int,
-               response_headers jsonb, response_body text, error_class text, error_message text, outcome text,
-               next_attempt_at timestamptz, last_error text)
-           ), locked AS (
-             -- Lock the deliveries in id order, as claim() does, so a record and a claim never deadlock.
-             SELECT id FROM deliveries WHERE id IN (SELECT delivery_id FROM v) ORDER BY id FOR UPDATE
-           ), upd AS (
-             UPDATE deliveries d SET
-               status = (CASE v.outcome WHEN 'retrying' THEN 'pending' ELSE v.outcome END)::delivery_status,
-               in_flight_since = NULL,
-               next_attempt_at = v.next_attempt_at,
-               last_status_code = v.response_status,
-               last_error = v.last_error,
-               completed_at = CASE WHEN v.outcome = 'retrying' THEN NULL ELSE now() END,
-               updated_at = now()
-             FROM v JOIN locked ON locked.id = v.delivery_id
-             WHERE d.id = v.delivery_id AND d.status = 'pending' AND d.attempt_count = v.number
-               AND d.in_flight_since = v.claim_token::timestamptz
-             RETURNING d.id, d.application_id, d.endpoint_id, d.event_id, d.event_type, d.attempt_count,
-                       d.last_error, d.last_status_code, d.status
-           ), ins AS (
-             -- Logged as what it was: the decided outcome if it moved its delivery on, else 'superseded'.
-             INSERT INTO attempts (id, delivery_id, application_id, endpoint_id, event_id, number, started_at,
-                                   duration_ms, url, request_headers, response_status, response_headers,
-                                   response_body, error_class, error_message, outcome)
-             SELECT tern_id('att'), v.delivery_id, v.application_id, v.endpoint_id, v.event_id, v.number,
-                    v.started_at, v.duration_ms, v.url, v.request_headers, v.response_status, v.response_headers,
-                    v.response_body, v.error_class, v.error_message,
-                    (CASE WHEN upd.id IS NULL THEN 'superseded' ELSE v.outcome END)::attempt_outcome
-             FROM v LEFT JOIN upd ON upd.id = v.delivery_id AND upd.attempt_count = v.number
-           ), failed_src AS (
-             ${deliveryFailedSourceSql("(SELECT * FROM upd WHERE status = 'failed')")}
-           ), ${operationalEventCtes('failed_src', deadline)}
-           SELECT upd.id, NULL AS event_type FROM upd
-           UNION ALL
-           SELECT NULL, event_type FROM ops_in`,
-        json,
-      );
-      const applied = new Set(rows.filter((r) => r.id !== null).map((r) => r.id));
-      const operationalEvents = rows.filter((r) => r.event_type !== null).map((r) => r.event_type as string);
-      const recovered = await this.advanceStreaks(
-        tx,
-        streaks,
-        records.filter((r) => applied.has(r.deliveryId)),
-      );
-      return {
-        applied: records.map((r) => applied.has(r.deliveryId)),
-        operationalEvents: [...operationalEvents, ...recovered],
-      };
-    }, RECORD_TRANSACTION);
-  }
-
-  /** Stores the new failure streaks of the locked endpoints and writes their endpoint.recovered events. */
-  private async advanceStreaks(
-    tx: Prisma.TransactionClient,
-    locked: StreakRow[],
-    applied: AttemptRecord[],
-  ): Promise<string[]> {
-    const updates: { id: string; failures: number; reenabled: boolean }[] = [];
-    const events: OperationalEventInput[] = [];
-    for (const ep of locked) {
-      const start = { failures: ep.failure_streak, reenabled: ep.reenabled };
-      const results = applied.filter((r) => r.endpointId === ep.id).map((r) => r.outcome === 'succeeded');
-      if (!streakChanges(start, results)) continue;
-      const { streak, recoveries } = advanceFailureStreak(
-        start,
-        results,
-        this.config.ENDPOINT_RECOVERED_AFTER_FAILURES,
-      );
-      updates.push({ id: ep.id, ...streak });
-      for (const r of recoveries) {
-        events.push({
-          ref: ep.id,
-          applicationId: ep.application_id,
-          type: OPERATIONAL_EVENT.endpointRecovered,
-          payload: { endpointId: ep.id, url: ep.url, reason: r.reason, failedAttempts: r.failedAttempts },
-        });
-      }
-    }
-    if (updates.length > 0) {
-      await tx.$executeRawUnsafe(
-        `UPDATE endpoints e SET failure_streak = u.failures,
-                reenabled_at = CASE WHEN u.reenabled THEN e.reenabled_at END
-         FROM unnest($1::text[], $2::int[], $3::boolean[]) AS u(id, failures, reenabled)
-         WHERE e.id = u.id`,
-        updates.map((u) => u.id),
-        updates.map((u) => u.failures),
-        updates.map((u) => u.reenabled),
-      );
-    }
-    const written = await writeOperationalEvents(tx, events, this.config.DELIVERY_DEADLINE_SECONDS);
-    return written.map((w) => w.eventType);
+           WHERE id IN (SELECT endpoint_id FROM v) AND kind = 'standard'
+             AND (id IN (SELECT endpoint_id FROM v WHERE outcome <> 'succeeded')
+                  OR failure_streak > 0 OR reenabled_at IS NOT NULL)
+           ORDER BY id FOR NO KEY UPDATE
+         ), locked AS (
+           -- Then the deliveries, in id order as claim() takes them (the count makes ep_lock run first).
+           SELECT id FROM deliveries
+           WHERE id IN (SELECT delivery_id FROM v) AND (SELECT count(*) FROM ep_lock) >= 0
+           ORDER BY id FOR UPDATE
+         ), upd AS (
+           UPDATE deliveries d SET
+             status = (CASE v.outcome WHEN 'retrying' THEN 'pending' ELSE v.outcome END)::delivery_status,
+             in_flight_since = NULL,
+             next_attempt_at = v.next_attempt_at,
+             last_status_code = v.response_status,
+             last_error = v.last_error,
+             completed_at = CASE WHEN v.outcome = 'retrying' THEN NULL ELSE now() END,
+             updated_at = now()
+           FROM v JOIN locked ON locked.id = v.delivery_id
+           WHERE d.id = v.delivery_id AND d.status = 'pending' AND d.attempt_count = v.number
+             AND d.in_flight_since = v.claim_token::timestamptz
+           RETURNING d.id, d.application_id, d.endpoint_id, d.event_id, d.event_type, d.attempt_count,
+                     d.last_error, d.last_status_code, d.status
+         ), ins AS (
+           -- Logged as what it was: the decided outcome if it moved its delivery on, else 'superseded'.
+           INSERT INTO attempts (id, delivery_id, application_id, endpoint_id, event_id, number, started_at,
+                                 duration_ms, url, request_headers, response_status, response_headers,
+                                 response_body, error_class, error_message, outcome)
+           SELECT tern_id('att'), v.delivery_id, v.application_id, v.endpoint_id, v.event_id, v.number,
+                  v.started_at, v.duration_ms, v.url, v.request_headers, v.response_status, v.response_headers,
+                  v.response_body, v.error_class, v.error_message,
+                  (CASE WHEN upd.id IS NULL THEN 'superseded' ELSE v.outcome END)::attempt_outcome
+           FROM v LEFT JOIN upd ON upd.id = v.delivery_id AND upd.attempt_count = v.number
+         ), ${failureStreakCtes('v', 'upd', 'ep_lock', '$2')}
+         , failed_src AS (
+           ${deliveryFailedSourceSql("(SELECT * FROM upd WHERE status = 'failed')")}
+         ), ops_src AS (
+           SELECT * FROM failed_src UNION ALL SELECT * FROM recovered_src
+         ), ${operationalEventCtes('ops_src', this.config.DELIVERY_DEADLINE_SECONDS)}
+         SELECT upd.id, NULL AS event_type FROM upd
+         UNION ALL
+         SELECT NULL, event_type FROM ops_in`,
+      json,
+      this.config.ENDPOINT_RECOVERED_AFTER_FAILURES,
+    );
+    const applied = new Set(rows.filter((r) => r.id !== null).map((r) => r.id));
+    return {
+      applied: records.map((r) => applied.has(r.deliveryId)),
+      operationalEvents: rows.filter((r) => r.event_type !== null).map((r) => r.event_type as string),
+    };
   }
 
   /** Fails a pending delivery without an attempt (endpoint gone or disabled before it was tried). */
