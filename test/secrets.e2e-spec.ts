@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client } from 'pg';
 import {
   decryptSecret,
+  EndpointHeadersSealerService,
   EndpointSecretsRepository,
   EndpointSecretsService,
   parseKeyRing,
@@ -118,6 +119,83 @@ describe('endpoint secrets', () => {
     const got = await h.getSecret(app, ep.id);
     assert.equal(got.secret, ep.secret);
     assert.equal(got.createdAt, row.created_at.toISOString());
+  });
+
+  it('keeps custom headers only sealed (AES-256-GCM, bound to the endpoint); the owner still reads them', async () => {
+    const app = await api.createApplication();
+    const credential = 'Bearer ' + randomBytes(18).toString('hex');
+    const a = await h.createEndpoint(app, { headers: { Authorization: credential, 'X-Tenant': 'acme-7' } });
+    const b = await h.createEndpoint(app, { headers: { 'X-Other': 'b-value' } });
+    const rowText = (id: string) =>
+      withDb(async (db) => {
+        const { rows } = await db.query<{ t: string; sealed: Buffer | null; v: number | null }>(
+          `SELECT row_to_json(e)::text AS t, headers_sealed AS sealed, headers_key_version AS v
+           FROM endpoints e WHERE id = $1`,
+          [id],
+        );
+        return rows[0];
+      });
+    const row = await rowText(a.id);
+    assert.ok(!row.t.includes(credential.slice(7)) && !row.t.includes('acme-7'), 'no header value in clear');
+    assert.ok(row.sealed && !row.sealed.includes(Buffer.from(credential)));
+    assert.equal(row.v, 1);
+    const view = await api.request('GET', `/v1/endpoints/${a.id}`, { key: app.key });
+    assert.deepEqual(view.body.headers, { Authorization: credential, 'X-Tenant': 'acme-7' });
+
+    // A PATCH re-seals; removing every header stores nothing.
+    const patched = await api.request('PATCH', `/v1/endpoints/${a.id}`, {
+      key: app.key,
+      body: { headers: { Authorization: 'Bearer rotated-credential' } },
+    });
+    assert.equal(patched.status, 200, JSON.stringify(patched.body));
+    assert.ok(!(await rowText(a.id)).t.includes('rotated-credential'));
+    assert.deepEqual((await api.request('GET', `/v1/endpoints/${a.id}`, { key: app.key })).body.headers, {
+      Authorization: 'Bearer rotated-credential',
+    });
+    await api.request('PATCH', `/v1/endpoints/${b.id}`, { key: app.key, body: { headers: {} } });
+    assert.equal((await rowText(b.id)).sealed, null);
+
+    // A's sealed headers copied into B's row don't open for B (associated data = purpose, endpoint, key version).
+    await withDb((db) =>
+      db.query(
+        `UPDATE endpoints SET (headers_sealed, headers_key_version) =
+           (SELECT headers_sealed, headers_key_version FROM endpoints WHERE id = $1) WHERE id = $2`,
+        [a.id, b.id],
+      ),
+    );
+    const r = await api.request('GET', `/v1/endpoints/${b.id}`, { key: app.key });
+    assert.equal(r.status, 500);
+    assert.match(r.body.message, /custom headers of endpoint .* cannot be decrypted/);
+    assert.ok(!JSON.stringify(r.body).includes('rotated-credential'));
+    await api.request('PATCH', `/v1/endpoints/${b.id}`, { key: app.key, body: { headers: {} } });
+  });
+
+  it('seals headers stored in clear before sealing existed, at boot (EndpointHeadersSealerService)', async () => {
+    const app = await api.createApplication();
+    const ep = await h.createEndpoint(app);
+    await withDb((db) =>
+      db.query(
+        `UPDATE endpoints SET headers = '{"X-Legacy": "legacy-credential"}', headers_sealed = NULL,
+                headers_key_version = NULL WHERE id = $1`,
+        [ep.id],
+      ),
+    );
+    const legacy = await api.request('GET', `/v1/endpoints/${ep.id}`, { key: app.key });
+    assert.deepEqual(legacy.body.headers, { 'X-Legacy': 'legacy-credential' }, 'read from the legacy column');
+    await api.app.get(EndpointHeadersSealerService).onApplicationBootstrap();
+    const [row] = await withDb(
+      async (db) =>
+        (
+          await db.query<{ t: string; v: number | null }>(
+            `SELECT row_to_json(e)::text AS t, headers_key_version AS v FROM endpoints e WHERE id = $1`,
+            [ep.id],
+          )
+        ).rows,
+    );
+    assert.ok(!row.t.includes('legacy-credential'));
+    assert.equal(row.v, 1);
+    const after = await api.request('GET', `/v1/endpoints/${ep.id}`, { key: app.key });
+    assert.deepEqual(after.body.headers, { 'X-Legacy': 'legacy-credential' });
   });
 
   it("refuses to decrypt one endpoint's ciphertext copied into another endpoint's row", async () => {
@@ -301,7 +379,7 @@ describe('endpoint secrets after a master key rotation', () => {
     let ep: { id: string; secret: string };
     try {
       app = await v1.createApplication();
-      ep = await helpers(() => v1).createEndpoint(app);
+      ep = await helpers(() => v1).createEndpoint(app, { headers: { Authorization: 'Bearer v1-sealed' } });
     } finally {
       await v1.stop();
     }
@@ -315,6 +393,26 @@ describe('endpoint secrets after a master key rotation', () => {
     try {
       const h = helpers(() => v2);
       assert.equal((await h.getSecret(app, ep.id)).secret, ep.secret);
+      // Headers sealed under version 1 still open (the previous key), and are re-sealed under 2 when written.
+      const view = await v2.request('GET', `/v1/endpoints/${ep.id}`, { key: app.key });
+      assert.deepEqual(view.body.headers, { Authorization: 'Bearer v1-sealed' });
+      const version = async () => {
+        const [row] = await withDb(
+          async (db) =>
+            (
+              await db.query<{ v: number }>(`SELECT headers_key_version AS v FROM endpoints WHERE id = $1`, [
+                ep.id,
+              ])
+            ).rows,
+        );
+        return row.v;
+      };
+      assert.equal(await version(), 1);
+      await v2.request('PATCH', `/v1/endpoints/${ep.id}`, {
+        key: app.key,
+        body: { headers: { Authorization: 'Bearer v2-sealed' } },
+      });
+      assert.equal(await version(), 2);
       const r = await h.rotate(app, ep.id);
       assert.equal(r.status, 200);
       const rows = await secretRows(ep.id);

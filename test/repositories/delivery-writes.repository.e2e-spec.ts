@@ -4,12 +4,14 @@ import type { AppConfig } from '@tern/config';
 import {
   DeliveriesRepository,
   DeliveryAttemptsRepository,
+  EndpointHeadersCipher,
   EndpointsRepository,
   EventsRepository,
   newId,
 } from '@tern/core';
 import { PrismaService } from '@tern/database';
 import { createScratchDatabase, sql } from '../support/scratch-db';
+import { TEST_ENV } from '../support/test-env';
 
 /**
  * The statements that write deliveries (delivery-writes.sql.ts) against a real database, driven through the
@@ -22,6 +24,8 @@ describe('delivery writes: fan-out, disable, re-queue (repositories on a real da
   const config = {
     DELIVERY_DEADLINE_SECONDS: 3600,
     ENDPOINT_RECOVERED_AFTER_FAILURES: 5,
+    SECRETS_ENCRYPTION_KEY: TEST_ENV.SECRETS_ENCRYPTION_KEY,
+    SECRETS_ENCRYPTION_KEY_VERSION: 1,
   } as AppConfig;
   let events: EventsRepository;
   let endpoints: EndpointsRepository;
@@ -33,7 +37,7 @@ describe('delivery writes: fan-out, disable, re-queue (repositories on a real da
     ({ url, drop } = await createScratchDatabase('delivery_writes'));
     prisma = new PrismaService({ DATABASE_URL: url, DATABASE_POOL_SIZE: 2 } as AppConfig);
     events = new EventsRepository(prisma);
-    endpoints = new EndpointsRepository(prisma, config);
+    endpoints = new EndpointsRepository(prisma, config, new EndpointHeadersCipher(config));
     deliveries = new DeliveriesRepository(prisma);
     attempts = new DeliveryAttemptsRepository(prisma, config);
     [{ id: app }] = await sql<{ id: string }>(

@@ -5,11 +5,13 @@ import { AuthThrottle } from './api-keys/auth-throttle.service';
 import { PortalSessionsRepository } from './portal/portal-sessions.repository';
 import { ApplicationsRepository } from './applications/applications.repository';
 import { ApplicationsService } from './applications/applications.service';
+import { EndpointHeadersSealerService } from './endpoints/endpoint-headers-sealer.service';
 import { EndpointsRepository } from './endpoints/endpoints.repository';
 import { EndpointsService } from './endpoints/endpoints.service';
 import { RedisService } from './redis/redis.service';
 import { EndpointSecretsRepository } from './secrets/endpoint-secrets.repository';
 import { EndpointSecretsService } from './secrets/endpoint-secrets.service';
+import { EndpointHeadersCipher } from './secrets/endpoint-headers-cipher';
 import { EventsRepository } from './events/events.repository';
 import { EventsService } from './events/events.service';
 import { RetentionQueryService } from './retention/retention-query.service';
@@ -29,6 +31,8 @@ const providers = [
   AuthThrottle,
   ApplicationsRepository,
   ApplicationsService,
+  EndpointHeadersCipher,
+  EndpointHeadersSealerService,
   EndpointsRepository,
   EndpointsService,
   EndpointSecretsRepository,

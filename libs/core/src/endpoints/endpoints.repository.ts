@@ -6,6 +6,7 @@ import { failDeliverySetSql } from '../deliveries/delivery-writes.sql';
 import { OPERATIONAL_EVENT } from '../operational/operational-events.model';
 import { writeOperationalEvents } from '../operational/operational-events.sql';
 import { ENDPOINT_CHANGED_CHANNEL } from '../queue/queue.constants';
+import { EndpointHeadersCipher } from '../secrets/endpoint-headers-cipher';
 
 /** deliveries.last_error of the pending deliveries failed when their endpoint is disabled / deleted. */
 export const ENDPOINT_DISABLED_ERROR = 'endpoint_disabled';
@@ -115,6 +116,17 @@ async function lockLiveEndpoint(
   return row ? { disabled: row.disabled, disabledReason: row.disabled_reason } : null;
 }
 
+/**
+ * An endpoint's custom headers: sealed (headers_sealed), or — for a row written before headers were sealed and not
+ * yet sealed by sealPlaintextHeaders — the legacy plaintext column.
+ */
+function headersOf(
+  r: Pick<EndpointRow, 'id' | 'headers' | 'headersSealed' | 'headersKeyVersion'>,
+  cipher: EndpointHeadersCipher,
+): Record<string, string> {
+  return r.headersSealed !== null ? cipher.open(r.id, r) : toHeaders(r.headers);
+}
+
 function toHeaders(value: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   if (value && typeof value === 'object' && !Array.isArray(value)) {
@@ -125,7 +137,7 @@ function toHeaders(value: unknown): Record<string, string> {
   return out;
 }
 
-function toRecord(r: EndpointRow): EndpointRecord {
+function toRecord(r: EndpointRow, cipher: EndpointHeadersCipher): EndpointRecord {
   return {
     id: r.id,
     applicationId: r.applicationId,
@@ -137,7 +149,7 @@ function toRecord(r: EndpointRow): EndpointRecord {
     disabledReason: r.disabledReason,
     disabledAt: r.disabledAt,
     rateLimitPerSecond: r.rateLimitPerSecond,
-    headers: toHeaders(r.headers),
+    headers: headersOf(r, cipher),
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
     deletedAt: r.deletedAt,
@@ -149,7 +161,12 @@ export class EndpointsRepository {
   constructor(
     private readonly prisma: PrismaService,
     private readonly config: AppConfig,
+    private readonly cipher: EndpointHeadersCipher,
   ) {}
+
+  private record(row: EndpointRow): EndpointRecord {
+    return toRecord(row, this.cipher);
+  }
 
   /**
    * Inserts the endpoint and its first (current) secret in one transaction — unless the application already has
@@ -170,9 +187,11 @@ export class EndpointsRepository {
       const [{ n }] = await tx.$queryRaw<{ n: number }[]>`
         SELECT count(*)::int AS n FROM endpoints WHERE application_id = ${data.applicationId} AND deleted_at IS NULL`;
       if (n >= maxEndpoints) return { limitReached: n };
+      const { headers, ...fields } = data;
       const row = await tx.endpoint.create({
         data: {
-          ...data,
+          ...fields,
+          ...this.cipher.seal(data.id, headers),
           disabledAt: data.disabled ? now : null,
           disabledReason: data.disabled ? data.disabledReason : null,
           createdAt: now,
@@ -190,14 +209,14 @@ export class EndpointsRepository {
         },
       });
       await notifyEndpointChanged(tx, data.id);
-      return toRecord(row);
+      return this.record(row);
     });
   }
 
   /** A live (not deleted) endpoint of the application. */
   async findById(applicationId: string, id: string): Promise<EndpointRecord | null> {
     const row = await this.prisma.endpoint.findFirst({ where: { id, applicationId, deletedAt: null } });
-    return row ? toRecord(row) : null;
+    return row ? this.record(row) : null;
   }
 
   /** Live endpoints of the application, newest first; fetches `limit + 1` rows for toPage(). */
@@ -218,7 +237,7 @@ export class EndpointsRepository {
       orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
       take: limit + 1,
     });
-    return rows.map(toRecord);
+    return rows.map((r) => this.record(r));
   }
 
   /**
@@ -234,8 +253,9 @@ export class EndpointsRepository {
     return this.prisma.$transaction(async (tx) => {
       const current = await lockLiveEndpoint(tx, id, applicationId);
       if (!current) return null;
-      const { disabled, disabledReason, ...fields } = changes;
+      const { disabled, disabledReason, headers, ...fields } = changes;
       const data: Prisma.EndpointUpdateInput = { ...fields, updatedAt: now };
+      if (headers !== undefined) Object.assign(data, { headers: {} }, this.cipher.seal(id, headers));
       if (disabled === true) {
         data.disabled = true;
         if (!current.disabled) {
@@ -254,10 +274,14 @@ export class EndpointsRepository {
       const row = await tx.endpoint.update({ where: { id }, data });
       if (disabled === true) await failPendingDeliveries(tx, id, ENDPOINT_DISABLED_ERROR);
       if (disabled === true && !current.disabled) {
-        await this.announceDisabled(tx, toRecord(row), row.disabledReason ?? 'disabled by the application');
+        await this.announceDisabled(
+          tx,
+          this.record(row),
+          row.disabledReason ?? 'disabled by the application',
+        );
       }
       await notifyEndpointChanged(tx, id);
-      return { ...toRecord(row), wasDisabled: current.disabled };
+      return { ...this.record(row), wasDisabled: current.disabled };
     });
   }
 
@@ -295,9 +319,9 @@ export class EndpointsRepository {
             data: { disabled: true, disabledAt: now, disabledReason: reason, updatedAt: now },
           });
       await failPendingDeliveries(tx, id, ENDPOINT_DISABLED_ERROR);
-      if (!current.disabled) await this.announceDisabled(tx, toRecord(row), reason);
+      if (!current.disabled) await this.announceDisabled(tx, this.record(row), reason);
       await notifyEndpointChanged(tx, id);
-      return { endpoint: toRecord(row), changed: !current.disabled };
+      return { endpoint: this.record(row), changed: !current.disabled };
     });
   }
 
@@ -318,6 +342,32 @@ export class EndpointsRepository {
     );
   }
 
+  /**
+   * Seals up to `limit` endpoints' custom headers still stored in clear (rows written before headers were sealed)
+   * and empties the plaintext column. Returns how many rows it changed; call until fewer than `limit`. Rows locked
+   * by another caller are skipped (SKIP LOCKED), so every process can run it at boot. Rows already sealed are not
+   * re-sealed under a newer key version here: a process still running with only the older key could no longer
+   * read them during a rolling deploy; they move to the current key when their headers are next written.
+   */
+  async sealStoredHeaders(limit: number): Promise<number> {
+    return this.prisma.$transaction(async (tx) => {
+      const rows = await tx.$queryRaw<Pick<EndpointRow, 'id' | 'headers' | 'headersSealed'>[]>`
+        SELECT id, headers, headers_sealed AS "headersSealed" FROM endpoints
+        WHERE headers <> '{}'::jsonb
+        ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED`;
+      for (const r of rows) {
+        // Sealed headers win over a stray plaintext copy (never written together by this code).
+        const sealed = r.headersSealed === null ? this.cipher.seal(r.id, toHeaders(r.headers)) : null;
+        await tx.$executeRaw`
+          UPDATE endpoints SET headers = '{}'::jsonb,
+                 headers_sealed = coalesce(${sealed?.headersSealed ?? null}, headers_sealed),
+                 headers_key_version = coalesce(${sealed?.headersKeyVersion ?? null}::int, headers_key_version)
+          WHERE id = ${r.id}`;
+      }
+      return rows.length;
+    });
+  }
+
   /** Delivery configuration of the given endpoints, whatever their application; unknown ids are left out. */
   async findForDelivery(ids: string[]): Promise<EndpointDeliveryConfig[]> {
     if (ids.length === 0) return [];
@@ -329,6 +379,8 @@ export class EndpointsRepository {
         url: true,
         kind: true,
         headers: true,
+        headersSealed: true,
+        headersKeyVersion: true,
         disabled: true,
         deletedAt: true,
         rateLimitPerSecond: true,
@@ -339,7 +391,7 @@ export class EndpointsRepository {
       applicationId: r.applicationId,
       url: r.url,
       kind: r.kind,
-      headers: toHeaders(r.headers),
+      headers: headersOf(r, this.cipher),
       disabled: r.disabled,
       deleted: r.deletedAt !== null,
       rateLimitPerSecond: r.rateLimitPerSecond,

@@ -4,7 +4,7 @@ import { InvalidInputError, NotFoundError } from '../common/errors';
 import { isId, newId } from '../common/ids';
 import { NewEndpointSecretRow } from '../endpoints/endpoints.repository';
 import { EndpointSecretsRepository } from './endpoint-secrets.repository';
-import { decryptSecret, encryptSecret, parseKeyRing, SecretKeyRing } from './secret-cipher';
+import { decryptSecret, encryptSecret, keyRingOf, SecretKeyRing } from './secret-cipher';
 import { generateWebhookSecret, webhookSecretProblem } from './webhook-secret';
 
 export interface EndpointSecretView {
@@ -27,11 +27,7 @@ export class EndpointSecretsService {
     private readonly repo: EndpointSecretsRepository,
     private readonly config: AppConfig,
   ) {
-    this.ring = parseKeyRing(
-      config.SECRETS_ENCRYPTION_KEY,
-      config.SECRETS_ENCRYPTION_KEY_VERSION,
-      config.SECRETS_ENCRYPTION_PREVIOUS_KEYS,
-    );
+    this.ring = keyRingOf(config);
   }
 
   /**

@@ -42,6 +42,18 @@ describe('secret-cipher', () => {
     assert.throws(() => decryptSecret(ring, EP_B, 1, sealed.ciphertext), SecretDecryptionError);
   });
 
+  it('binds the purpose: a signing secret blob does not open as headers, nor the reverse', () => {
+    const ring = parseKeyRing(KEY_1, 1);
+    const secret = encryptSecret(ring, EP_A, SECRET);
+    const headers = encryptSecret(ring, EP_A, '{"Authorization":"Bearer x"}', 'headers');
+    assert.equal(decryptSecret(ring, EP_A, 1, headers.ciphertext, 'headers'), '{"Authorization":"Bearer x"}');
+    assert.throws(
+      () => decryptSecret(ring, EP_A, 1, secret.ciphertext, 'headers'),
+      /custom headers of endpoint/,
+    );
+    assert.throws(() => decryptSecret(ring, EP_A, 1, headers.ciphertext), /signing secret of endpoint/);
+  });
+
   it('fails when the key version in the associated data differs', () => {
     const ring = parseKeyRing(KEY_2, 2, `1:${KEY_2}`);
     const sealed = encryptSecret(ring, EP_A, SECRET);

@@ -2,9 +2,11 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { DomainError } from '../common/errors';
 
 /**
- * Endpoint signing secrets at rest: AES-256-GCM under a versioned master key.
- * Stored blob = 12-byte IV || 16-byte auth tag || ciphertext; associated data = "<endpoint id>:<key version>", so a
- * blob only opens for the endpoint (and key version) it was sealed for. Pure functions: no Nest, no database.
+ * What is sealed per endpoint at rest: signing secrets and custom headers (receiver credentials). AES-256-GCM under
+ * a versioned master key. Stored blob = 12-byte IV || 16-byte auth tag || ciphertext; associated data =
+ * "<endpoint id>:<key version>" for a secret, "headers:<endpoint id>:<key version>" for headers, so a blob only
+ * opens for the endpoint, the key version and the purpose it was sealed for (a secret's blob copied into the headers
+ * column does not open). Pure functions: no Nest, no database.
  */
 export const SECRET_IV_BYTES = 12;
 export const SECRET_TAG_BYTES = 16;
@@ -15,6 +17,9 @@ export interface SecretKeyRing {
   readonly currentVersion: number;
   readonly keys: ReadonlyMap<number, Buffer>;
 }
+
+/** What a blob holds: a signing secret or an endpoint's custom headers (JSON). */
+export type SealedPurpose = 'secret' | 'headers';
 
 export interface SealedSecret {
   keyVersion: number;
@@ -27,10 +32,12 @@ export class SecretDecryptionError extends DomainError {
     readonly endpointId: string,
     readonly keyVersion: number,
     detail: string,
+    purpose: SealedPurpose = 'secret',
   ) {
     super(
       500,
-      `The signing secret of endpoint ${endpointId} cannot be decrypted (key version ${keyVersion}): ${detail}`,
+      `The ${purpose === 'secret' ? 'signing secret' : 'custom headers'} of endpoint ${endpointId} cannot be ` +
+        `decrypted (key version ${keyVersion}): ${detail}`,
     );
   }
 }
@@ -69,40 +76,49 @@ export function parseKeyRing(currentKey: string, currentVersion: number, previou
   return { currentVersion, keys };
 }
 
-export function secretAad(endpointId: string, keyVersion: number): Buffer {
-  return Buffer.from(`${endpointId}:${keyVersion}`, 'utf8');
+export function secretAad(endpointId: string, keyVersion: number, purpose: SealedPurpose = 'secret'): Buffer {
+  const prefix = purpose === 'secret' ? '' : `${purpose}:`;
+  return Buffer.from(`${prefix}${endpointId}:${keyVersion}`, 'utf8');
 }
 
-/** Seals a plaintext secret for one endpoint under the ring's current key. */
-export function encryptSecret(ring: SecretKeyRing, endpointId: string, plaintext: string): SealedSecret {
+/** Seals a plaintext (a secret, or headers as JSON) for one endpoint under the ring's current key. */
+export function encryptSecret(
+  ring: SecretKeyRing,
+  endpointId: string,
+  plaintext: string,
+  purpose: SealedPurpose = 'secret',
+): SealedSecret {
   const keyVersion = ring.currentVersion;
   const key = ring.keys.get(keyVersion);
   if (!key) throw new Error(`no key for the current version ${keyVersion}`);
   const iv = randomBytes(SECRET_IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: SECRET_TAG_BYTES });
-  cipher.setAAD(secretAad(endpointId, keyVersion));
+  cipher.setAAD(secretAad(endpointId, keyVersion, purpose));
   const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
   return { keyVersion, ciphertext: Buffer.concat([iv, cipher.getAuthTag(), body]) };
 }
 
-/** Opens a blob sealed by encryptSecret for this endpoint; throws SecretDecryptionError otherwise. */
+/** Opens a blob sealed by encryptSecret for this endpoint and purpose; throws SecretDecryptionError otherwise. */
 export function decryptSecret(
   ring: SecretKeyRing,
   endpointId: string,
   keyVersion: number,
   blob: Uint8Array,
+  purpose: SealedPurpose = 'secret',
 ): string {
   const key = ring.keys.get(keyVersion);
-  if (!key) throw new SecretDecryptionError(endpointId, keyVersion, 'that key version is not configured');
+  if (!key) {
+    throw new SecretDecryptionError(endpointId, keyVersion, 'that key version is not configured', purpose);
+  }
   const data = Buffer.from(blob);
   if (data.length < SECRET_IV_BYTES + SECRET_TAG_BYTES) {
-    throw new SecretDecryptionError(endpointId, keyVersion, 'the stored ciphertext is truncated');
+    throw new SecretDecryptionError(endpointId, keyVersion, 'the stored ciphertext is truncated', purpose);
   }
   const iv = data.subarray(0, SECRET_IV_BYTES);
   const tag = data.subarray(SECRET_IV_BYTES, SECRET_IV_BYTES + SECRET_TAG_BYTES);
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: SECRET_TAG_BYTES });
-    decipher.setAAD(secretAad(endpointId, keyVersion));
+    decipher.setAAD(secretAad(endpointId, keyVersion, purpose));
     decipher.setAuthTag(tag);
     const body = data.subarray(SECRET_IV_BYTES + SECRET_TAG_BYTES);
     return Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8');
@@ -111,6 +127,20 @@ export function decryptSecret(
       endpointId,
       keyVersion,
       'authentication failed (the row was not sealed for this endpoint, or was altered)',
+      purpose,
     );
   }
+}
+
+/** The key ring of the SECRETS_ENCRYPTION_* settings (validated at boot by the config schema). */
+export function keyRingOf(config: {
+  SECRETS_ENCRYPTION_KEY: string;
+  SECRETS_ENCRYPTION_KEY_VERSION: number;
+  SECRETS_ENCRYPTION_PREVIOUS_KEYS?: string;
+}): SecretKeyRing {
+  return parseKeyRing(
+    config.SECRETS_ENCRYPTION_KEY,
+    config.SECRETS_ENCRYPTION_KEY_VERSION,
+    config.SECRETS_ENCRYPTION_PREVIOUS_KEYS,
+  );
 }
