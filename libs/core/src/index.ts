@@ -21,6 +21,7 @@ export * from './common/micro-batcher';
 export * from './queue/queue.constants';
 export * from './delivery/delivery.module';
 export * from './delivery/delivery.service';
+export * from './delivery/attempt-sender';
 export * from './delivery/delivery-attempts.repository';
 export * from './delivery/endpoint-config-cache';
 export * from './delivery/reconciler.service';

@@ -134,7 +134,6 @@ describe('WebhookSender: responses', { timeout: 20_000 }, () => {
     assert.equal(r.statusCode, 200);
     assert.equal(r.responseBody, 'x'.repeat(4096));
     assert.equal(r.responseBodyTruncated, true);
-    assert.equal(r.remoteAddress, '127.0.0.1');
     assert.ok(r.durationMs >= 0 && r.durationMs < 3000);
     assert.equal(r.responseHeaders?.['content-type'], 'text/plain');
     assert.equal(r.responseHeaders?.['x-request-count'], '1');
@@ -412,7 +411,6 @@ describe('WebhookSender: SSRF', { timeout: 20_000 }, () => {
       `http://receiver.test:${receiver.port}/x`,
     );
     assert.equal(r.statusCode, 200, r.errorMessage);
-    assert.equal(r.remoteAddress, '127.0.0.1');
     assert.equal(receiver.requests.length, before + 1);
     assert.equal(receiver.requests.at(-1)?.headers.host, `receiver.test:${receiver.port}`);
     assert.equal(calls.length, 1);

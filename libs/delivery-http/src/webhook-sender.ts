@@ -1,8 +1,6 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
-import * as diagnosticsChannel from 'node:diagnostics_channel';
 import * as dns from 'node:dns';
 import type { LookupAddress, LookupOptions } from 'node:dns';
-import { isIP, type Socket } from 'node:net';
+import { isIP } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import {
   AddressPolicy,
@@ -49,8 +47,6 @@ export interface SendResult {
   durationMs: number;
   errorClass?: DeliveryErrorClass;
   errorMessage?: string;
-  /** The peer address the request was written to (when a connection was made). */
-  remoteAddress?: string;
 }
 
 /** Raised from the guarded lookup (and for IP literals) when the policy blocks a destination. */
@@ -214,31 +210,6 @@ function isAddress(text: string): boolean {
   return withPort !== null && isIP(withPort[1]) !== 0;
 }
 
-/** Per-attempt trace, found again from undici's diagnostics channels to learn the socket's peer address. */
-interface AttemptTrace {
-  remoteAddress?: string;
-}
-const attemptTrace = new AsyncLocalStorage<AttemptTrace>();
-const traceByRequest = new WeakMap<object, AttemptTrace>();
-let channelsSubscribed = false;
-
-function subscribeChannels(): void {
-  if (channelsSubscribed) return;
-  channelsSubscribed = true;
-  // Published synchronously inside `request()` (still in the attempt's async context).
-  diagnosticsChannel.subscribe('undici:request:create', (message) => {
-    const trace = attemptTrace.getStore();
-    const req = (message as { request?: object }).request;
-    if (trace && req) traceByRequest.set(req, trace);
-  });
-  // Published when the request is written to a socket (new or kept alive).
-  diagnosticsChannel.subscribe('undici:client:sendHeaders', (message) => {
-    const { request: req, socket } = message as { request?: object; socket?: Socket };
-    const trace = req ? traceByRequest.get(req) : undefined;
-    if (trace && socket?.remoteAddress) trace.remoteAddress = socket.remoteAddress;
-  });
-}
-
 /**
  * Sends webhook POSTs with undici: keep-alive pools per origin; an SSRF-checked connect (IP literals checked
  * before sending, names checked on every resolved address); no redirects; one total deadline per attempt; at most
@@ -251,7 +222,6 @@ export class WebhookSender {
     if (!(opts.attemptTimeoutMs > 0)) throw new RangeError('attemptTimeoutMs must be > 0');
     if (!(opts.connectTimeoutMs > 0)) throw new RangeError('connectTimeoutMs must be > 0');
     if (!(opts.maxResponseBodyBytes >= 0)) throw new RangeError('maxResponseBodyBytes must be ≥ 0');
-    subscribeChannels();
     this.agent = new Agent({
       connect: {
         timeout: opts.connectTimeoutMs,
@@ -270,22 +240,19 @@ export class WebhookSender {
     const blocked = this.checkLiteral(req.url);
     if (blocked) return { ...blocked, durationMs: elapsed() };
 
-    const trace: AttemptTrace = {};
     const result: Omit<SendResult, 'durationMs'> = {};
     try {
       const headers = { ...req.headers };
       if (!Object.keys(headers).some((k) => k.toLowerCase() === 'user-agent')) {
         headers['user-agent'] = this.opts.userAgent;
       }
-      const response = await attemptTrace.run(trace, () =>
-        request(req.url, {
-          dispatcher: this.agent,
-          method: 'POST',
-          headers,
-          body: req.body,
-          signal: AbortSignal.timeout(this.opts.attemptTimeoutMs),
-        }),
-      );
+      const response = await request(req.url, {
+        dispatcher: this.agent,
+        method: 'POST',
+        headers,
+        body: req.body,
+        signal: AbortSignal.timeout(this.opts.attemptTimeoutMs),
+      });
       result.statusCode = response.statusCode;
       result.responseHeaders = flattenHeaders(response.headers);
       const { text, truncated } = await readCapped(response.body, this.opts.maxResponseBodyBytes);
@@ -299,7 +266,6 @@ export class WebhookSender {
             (result.statusCode !== undefined ? ` (HTTP ${result.statusCode} received, body too slow)` : '')
           : messageOf(err);
     }
-    if (trace.remoteAddress) result.remoteAddress = trace.remoteAddress;
     return { ...result, durationMs: elapsed() };
   }
 

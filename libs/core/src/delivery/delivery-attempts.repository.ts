@@ -72,7 +72,7 @@ export interface AttemptRecord {
   outcome: RecordedOutcome;
   /** When the next attempt is due (outcome retrying), else null. */
   nextAttemptAt: Date | null;
-  /** Summary kept on the delivery: error class or "HTTP <status>" or null on success. */
+  /** Summary kept on the delivery: the error class or "http_<status>", null on success. */
   lastError: string | null;
 }
 

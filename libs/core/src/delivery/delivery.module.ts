@@ -7,6 +7,7 @@ import { OutboxRelayService } from '../outbox/outbox-relay.service';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import { DELIVERY_QUEUE } from '../queue/queue.constants';
 import { RetentionService } from '../retention/retention.service';
+import { ATTEMPT_SENDER, webhookSenderFor } from './attempt-sender';
 import { DeliveryAttemptsRepository } from './delivery-attempts.repository';
 import { DeliveryObserver } from './delivery-observer';
 import { DeliveryService } from './delivery.service';
@@ -23,6 +24,7 @@ const providers = [
   RetentionService,
   DeliveryObserver,
   WorkerMetrics,
+  { provide: ATTEMPT_SENDER, inject: [AppConfig], useFactory: webhookSenderFor },
 ];
 
 /**

@@ -1,11 +1,8 @@
-import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '@tern/config';
-import { WebhookSender } from '@tern/delivery-http';
 import {
-  AddressPolicy,
   decideAttempt,
   inFlightPresumedLostAfterMs,
-  PortPolicy,
   redactHeaderValues,
   recordRetryDelayMs,
   RecordRetryPolicy,
@@ -21,6 +18,7 @@ import { EndpointsService } from '../endpoints/endpoints.service';
 import { DeliveryJobData } from '../queue/queue.constants';
 import { RedisService } from '../redis/redis.service';
 import { TERN_VERSION } from '../version';
+import { ATTEMPT_SENDER, AttemptSender } from './attempt-sender';
 import {
   AttemptRecord,
   ClaimedDelivery,
@@ -51,7 +49,6 @@ export const RECORD_BATCH = { maxSize: 200, maxWaitMs: 2 };
 @Injectable()
 export class DeliveryService implements OnApplicationShutdown {
   private readonly logger = new Logger(DeliveryService.name);
-  private readonly sender: WebhookSender;
   private readonly policy: RetryPolicy;
   private readonly recordRetry: RecordRetryPolicy;
   /** After this long in flight an attempt may be taken over (inFlightPresumedLostAfterMs). */
@@ -71,15 +68,8 @@ export class DeliveryService implements OnApplicationShutdown {
     private readonly endpoints: EndpointsService,
     private readonly redis: RedisService,
     private readonly observer: DeliveryObserver,
+    @Inject(ATTEMPT_SENDER) private readonly sender: AttemptSender,
   ) {
-    this.sender = new WebhookSender({
-      connectTimeoutMs: config.DELIVERY_CONNECT_TIMEOUT_MS,
-      attemptTimeoutMs: config.DELIVERY_ATTEMPT_TIMEOUT_MS,
-      maxResponseBodyBytes: config.DELIVERY_RESPONSE_BODY_MAX_BYTES,
-      policy: AddressPolicy.fromCsv(config.SSRF_ALLOW_CIDRS),
-      ports: PortPolicy.parse(config.DELIVERY_ALLOWED_PORTS),
-      userAgent: `Tern/${TERN_VERSION}`,
-    });
     this.policy = {
       baseDelayMs: config.RETRY_BASE_DELAY_MS,
       maxDelayMs: config.RETRY_MAX_DELAY_MS,
