@@ -10,60 +10,34 @@ import {
   DeliveriesQueryService,
   DeliveryActionsService,
   EndpointsService,
-  EndpointStatsView,
   EndpointUrlSearchService,
   EventsService,
   isId,
   NotFoundError,
-  StatsWindowView,
 } from '@tern/core';
 import type { Response } from 'express';
-import {
-  badge,
-  count,
-  csrfField,
-  healthBlock,
-  idLink,
-  kv,
-  millis,
-  pageHead,
-  pager,
-  percent,
-  payloadText,
-  tabs,
-  when,
-} from './components';
-import {
-  deliveriesTable,
-  DeliveryLinks,
-  deliveryPage,
-  labelled,
-  statusTabs,
-  TableLabels,
-} from './delivery-page';
-import { ENDPOINT_CARDS_PER_PAGE, endpointGrid, eventTypesText } from './endpoint-card';
-import { Html, html, queryString } from './html';
+import { deliveryPage, TableLabels } from './delivery-page';
+import { ENDPOINT_CARDS_PER_PAGE } from './endpoint-card';
 import { attempt, eventTypeParam, param, statusParam } from './web-query';
 import { field, PublicPage, sessionOf, WebPages, WebRequest, WebSessionGuard } from './web-auth';
 import { WebErrorFilter } from './web-error.filter';
 import { WebRenderer } from './web-renderer';
 import { WebSessions } from './web-session';
+import {
+  applicationEventsPage,
+  applicationPage,
+  applicationsPage,
+  DeliveriesFilters,
+  deliveriesPage,
+  endpointPage,
+  eventPage,
+  LINKS,
+  RECOVER_WINDOWS,
+  searchPage,
+  signInPage,
+} from './pages/dashboard.page';
+import { count } from './components';
 import { clientIp } from '../http/api-authentication.middleware';
-
-const LINKS: Required<DeliveryLinks> = {
-  delivery: (id) => `/dashboard/deliveries/${id}`,
-  event: (id) => `/dashboard/events/${id}`,
-  endpoint: (id) => `/dashboard/endpoints/${id}`,
-  application: (id) => `/dashboard/apps/${id}`,
-};
-
-/** How far back "Recover" can reach, in hours. */
-const RECOVER_WINDOWS: [string, string][] = [
-  ['1', 'the last hour'],
-  ['6', 'the last 6 hours'],
-  ['24', 'the last 24 hours'],
-  ['168', 'the last 7 days'],
-];
 
 /** A `next` after sign-in: a dashboard page of this site, nothing else. */
 function safeNext(next: string): string {
@@ -98,32 +72,13 @@ export class DashboardController {
     return Math.min(25, this.config.PAGE_SIZE_MAX);
   }
 
-  /** Application names and endpoint URLs for the ids of a table (ids stay when a lookup fails). */
+  /** Application names and endpoint URLs for the ids of a table: two queries, whatever the row count. */
   private async labels(rows: { applicationId: string; endpointId: string }[]): Promise<TableLabels> {
-    const apps = [...new Set(rows.map((r) => r.applicationId))];
-    const endpoints = [...new Map(rows.map((r) => [r.endpointId, r.applicationId])).entries()];
-    const [names, urls] = await Promise.all([
-      Promise.all(
-        apps.map((id) =>
-          this.applications.get(id).then(
-            (a): [string, string] => [id, a.name],
-            () => null,
-          ),
-        ),
-      ),
-      Promise.all(
-        endpoints.map(([ep, app]) =>
-          this.endpoints.get(app, ep).then(
-            (e): [string, string] => [ep, e.url],
-            () => null,
-          ),
-        ),
-      ),
+    const [application, endpoint] = await Promise.all([
+      this.applications.names(rows.map((r) => r.applicationId)),
+      this.endpoints.urls(rows.map((r) => r.endpointId)),
     ]);
-    return {
-      application: new Map(names.filter((x): x is [string, string] => x !== null)),
-      endpoint: new Map(urls.filter((x): x is [string, string] => x !== null)),
-    };
+    return { application, endpoint };
   }
 
   // ---- sign-in -------------------------------------------------------------------------------------------
@@ -190,22 +145,7 @@ export class DashboardController {
     this.renderer.page(req, res, {
       status,
       title: 'Sign in',
-      body: html`<div class="center card">
-        <h1>Sign in to Tern support</h1>
-        <p class="muted">
-          With the admin key or a support key. The key is checked once; the browser keeps only a signed
-          session cookie, never the key.
-        </p>
-        ${error ? html`<div class="flash error" data-testid="login-error">${error}</div>` : ''}
-        <form class="stack" method="post" action="/dashboard/login">
-          <input type="hidden" name="next" value="${next}" />
-          <div class="field${error ? ' invalid' : ''}">
-            <label for="key">API key</label>
-            <input class="mono" type="password" id="key" name="key" autocomplete="off" required autofocus />
-          </div>
-          <div><button class="btn primary" type="submit">Sign in</button></div>
-        </form>
-      </div>`,
+      body: signInPage({ next, error }),
     });
   }
 
@@ -223,48 +163,7 @@ export class DashboardController {
       cursor ? null : this.queries.listDeliveries({}, { status: 'failed' }, 8),
     ]);
     const labels = failed ? await this.labels(failed.data) : {};
-    const body = html`${pageHead('Applications', "Every application's endpoints, events and deliveries.")}
-    ${
-      apps.data.length
-        ? html`<div class="table">
-            <table>
-              <thead>
-                <tr>
-                  <th>Name</th>
-                  <th>Application</th>
-                  <th>Created</th>
-                  <th></th>
-                </tr>
-              </thead>
-              <tbody>
-                ${apps.data.map(
-                  (a) =>
-                    html`<tr>
-                      <td>
-                        <a href="/dashboard/apps/${a.id}"><strong>${a.name}</strong></a>
-                      </td>
-                      <td>${idLink(a.id, `/dashboard/apps/${a.id}`)}</td>
-                      <td>${when(a.createdAt)}</td>
-                      <td class="small">
-                        <a href="/dashboard/apps/${a.id}/events">events</a> ·
-                        <a href="/dashboard/deliveries?app=${a.id}">deliveries</a>
-                      </td>
-                    </tr>`,
-                )}
-              </tbody>
-            </table>
-          </div>`
-        : html`<div class="empty">No applications yet.</div>`
-    }
-    ${pager('/dashboard', {}, apps.nextCursor, cursor !== undefined)}
-    ${
-      failed
-        ? html`<h2>
-              Latest failed deliveries <a class="small" href="/dashboard/deliveries?status=failed">all »</a>
-            </h2>
-            ${deliveriesTable(failed.data, LINKS, { showApplication: true, showEndpoint: true, labels })}`
-        : ''
-    }`;
+    const body = applicationsPage({ apps, failed, labels, cursor });
     this.renderer.page(req, res, { title: 'Applications', body, nav: 'apps' });
   }
 
@@ -283,19 +182,8 @@ export class DashboardController {
       decodeCursor(cursor, 'ep'),
     );
     const stats = await Promise.all(page.data.map((ep) => this.queries.endpointStats({}, ep.id)));
-    const body = html`${this.appHead(app.id, app.name, app.createdAt, 'endpoints')}
-    ${endpointGrid(page.data, stats, LINKS, html`This application has no endpoints.`)}
-    ${pager(`/dashboard/apps/${app.id}`, {}, page.nextCursor, cursor !== undefined)}`;
+    const body = applicationPage({ app, page, stats, cursor });
     this.renderer.page(req, res, { title: app.name, body, nav: 'apps' });
-  }
-
-  private appHead(id: string, name: string, createdAt: string, active: 'endpoints' | 'events'): Html {
-    return html`${pageHead(name, html`${idLink(id)} · created ${when(createdAt, { inline: true })}`)}
-    ${tabs([
-      { href: `/dashboard/apps/${id}`, label: 'Endpoints', active: active === 'endpoints' },
-      { href: `/dashboard/apps/${id}/events`, label: 'Events', active: active === 'events' },
-      { href: `/dashboard/deliveries?app=${id}`, label: 'Deliveries', active: false },
-    ])}`;
   }
 
   @Get('apps/:id/events')
@@ -315,49 +203,7 @@ export class DashboardController {
       this.pageSize,
       decodeCursor(cursor, 'evt'),
     );
-    const body = html`${this.appHead(app.id, app.name, app.createdAt, 'events')}
-      <form class="filters" method="get" action="/dashboard/apps/${app.id}/events">
-        <label for="type" class="hint">Event type</label>
-        <input
-          class="mono"
-          type="text"
-          id="type"
-          name="type"
-          value="${typeGiven ?? ''}"
-          placeholder="order.created"
-        />
-        <button class="btn" type="submit">Filter</button>
-        ${typeGiven && !type ? html`<span class="field-error">not an event type: ignored</span>` : ''}
-        ${type ? html`<span class="chip">type ${type} <a href="/dashboard/apps/${app.id}/events" title="Clear">×</a></span>` : ''}
-      </form>
-      ${
-        page.data.length
-          ? html`<div class="table">
-              <table>
-                <thead>
-                  <tr>
-                    <th>Event</th>
-                    <th>Type</th>
-                    <th>Idempotency key</th>
-                    <th>Created</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  ${page.data.map(
-                    (e) =>
-                      html`<tr data-event-id="${e.id}">
-                        <td>${idLink(e.id, LINKS.event(e.id))}</td>
-                        <td class="mono">${e.eventType}</td>
-                        <td class="mono small">${e.idempotencyKey ?? html`<span class="faint">—</span>`}</td>
-                        <td>${when(e.createdAt)}</td>
-                      </tr>`,
-                  )}
-                </tbody>
-              </table>
-            </div>`
-          : html`<div class="empty">No events${type ? ' of this type' : ''}.</div>`
-      }
-      ${pager(`/dashboard/apps/${app.id}/events`, { type }, page.nextCursor, cursor !== undefined)}`;
+    const body = applicationEventsPage({ app, page, typeGiven, type, cursor });
     this.renderer.page(req, res, { title: `${app.name}: events`, body, nav: 'apps' });
   }
 
@@ -370,64 +216,7 @@ export class DashboardController {
     const urls = (
       await this.labels(ev.deliveries.map((d) => ({ applicationId: appId, endpointId: d.endpointId })))
     ).endpoint;
-    const body = html`${pageHead(
-        html`Event <span class="mono">${ev.id}</span>`,
-        html`<span class="mono">${ev.eventType}</span> · ${app.name}
-          (${idLink(app.id, LINKS.application(app.id))})`,
-      )}
-      <section class="card">
-        ${kv([
-          ['Type', html`<span class="mono">${ev.eventType}</span>`],
-          ['Created', when(ev.createdAt)],
-          [
-            'Idempotency key',
-            ev.idempotencyKey
-              ? html`<span class="mono">${ev.idempotencyKey}</span>`
-              : html`<span class="faint">none</span>`,
-          ],
-          ['Deliveries', String(ev.deliveries.length)],
-        ])}
-      </section>
-      <h2>Deliveries</h2>
-      ${
-        ev.deliveries.length
-          ? html`<div class="table">
-              <table>
-                <thead>
-                  <tr>
-                    <th>Delivery</th>
-                    <th>Status</th>
-                    <th>Endpoint</th>
-                    <th class="num">Attempts</th>
-                    <th>Last result</th>
-                    <th>Finished / next</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  ${ev.deliveries.map(
-                    (d) =>
-                      html`<tr data-delivery-id="${d.id}" data-status="${d.status}">
-                        <td>${idLink(d.id, LINKS.delivery(d.id))}</td>
-                        <td>${badge(d.status)}</td>
-                        <td>
-                          ${labelled(d.endpointId, urls?.get(d.endpointId), LINKS.endpoint(d.endpointId), true)}
-                        </td>
-                        <td class="num">${d.attemptCount}</td>
-                        <td class="small mono">
-                          ${d.lastStatusCode !== null ? `HTTP ${d.lastStatusCode} ` : ''}${d.lastError ?? ''}
-                        </td>
-                        <td>
-                          ${d.status === 'pending' ? when(d.nextAttemptAt, { empty: 'in progress' }) : when(d.completedAt)}
-                        </td>
-                      </tr>`,
-                  )}
-                </tbody>
-              </table>
-            </div>`
-          : html`<div class="empty">No endpoint was subscribed to this event type when it was accepted.</div>`
-      }
-      <h2>Payload</h2>
-      ${payloadText(ev.payload)}`;
+    const body = eventPage({ ev, app, urls });
     this.renderer.page(req, res, { title: `Event ${ev.id}`, body, nav: 'apps' });
   }
 
@@ -455,64 +244,17 @@ export class DashboardController {
         cursor,
       ),
     ]);
-    const path = `/dashboard/endpoints/${id}`;
-    const headerNames = Object.keys(ep.headers);
-    const body = html`${pageHead(
-        html`<span class="mono">${ep.url}</span> ${ep.disabled ? badge('disabled') : badge('enabled')}`,
-        html`${idLink(ep.id)} · ${app.name} (${idLink(app.id, LINKS.application(app.id))})`,
-      )}
-      <div class="cols">
-        <section class="card">
-          <h3>Settings</h3>
-          ${kv([
-            ['Description', ep.description || html`<span class="faint">none</span>`],
-            ['Event types', eventTypesText(ep.eventTypes)],
-            [
-              'State',
-              ep.disabled
-                ? html`${badge('disabled')}
-                  ${when(ep.disabledAt, { inline: true })}${ep.disabledReason ? html`<br />${ep.disabledReason}` : ''}`
-                : badge('enabled'),
-            ],
-            [
-              'Rate limit',
-              ep.rateLimitPerSecond ? `${ep.rateLimitPerSecond} / s` : html`<span class="faint">none</span>`,
-            ],
-            [
-              'Custom headers',
-              headerNames.length
-                ? html`<span class="mono small">${headerNames.join(', ')}</span>
-                    <span class="faint small">(values hidden)</span>`
-                : html`<span class="faint">none</span>`,
-            ],
-            ['Created', when(ep.createdAt)],
-            ['Updated', when(ep.updatedAt)],
-          ])}
-        </section>
-        <section class="card endpoint">
-          <h3>Health</h3>
-          ${endpointHealthDetails(stats)}
-        </section>
-      </div>
-      <section class="card">
-        <h3>Recover failed deliveries</h3>
-        <form class="filters" method="post" action="${path}/recover">
-          ${csrfField(req.web?.csrf)}
-          <span>Send again every failed delivery created in</span>
-          <select name="hours" aria-label="Time window">
-            ${RECOVER_WINDOWS.map(([h, label]) => html`<option value="${h}" ${h === '24' ? 'selected' : ''}>${label}</option>`)}
-          </select>
-          <button class="btn" type="submit">Recover</button>
-          <span class="faint small"
-            >at most ${count(this.config.RECOVER_MAX_DELIVERIES)} per click, oldest first · as
-            ${session.role}</span
-          >
-        </form>
-      </section>
-      <h2>Deliveries</h2>
-      ${statusTabs(path, {}, status)}
-      ${deliveriesTable(deliveries.data, LINKS, { showApplication: false, showEndpoint: false })}
-      ${pager(path, { status }, deliveries.nextCursor, cursor !== undefined)}`;
+    const body = endpointPage({
+      ep,
+      stats,
+      app,
+      deliveries,
+      status,
+      cursor,
+      csrf: req.web?.csrf,
+      role: session.role,
+      recoverMax: this.config.RECOVER_MAX_DELIVERIES,
+    });
     this.renderer.page(req, res, { title: ep.url, body, nav: 'apps' });
   }
 
@@ -542,7 +284,7 @@ export class DashboardController {
     @Res() res: Response,
     @Query() q: Record<string, unknown>,
   ): Promise<void> {
-    const filters = {
+    const filters: DeliveriesFilters = {
       app: param(q, 'app'),
       endpoint: param(q, 'endpoint'),
       event: param(q, 'event'),
@@ -563,24 +305,7 @@ export class DashboardController {
       cursor,
     );
     const labels = await this.labels(page.data);
-    const chips = (Object.entries(filters) as [keyof typeof filters, string | undefined][])
-      .filter(([, v]) => v)
-      .map(
-        ([k, v]) =>
-          html`<span class="chip"
-            >${k} <span class="mono">${v}</span>
-            <a
-              href="/dashboard/deliveries${queryString({ ...filters, [k]: undefined, status })}"
-              title="Remove"
-              >×</a
-            ></span
-          >`,
-      );
-    const body = html`${pageHead('Deliveries', 'One per event and endpoint, newest first.')}
-    ${statusTabs('/dashboard/deliveries', filters, status)}
-    ${chips.length ? html`<div class="filters">${chips}</div>` : ''}
-    ${deliveriesTable(page.data, LINKS, { showApplication: !filters.app, showEndpoint: !filters.endpoint, labels })}
-    ${pager('/dashboard/deliveries', { ...filters, status }, page.nextCursor, cursor !== undefined)}`;
+    const body = deliveriesPage({ filters, status, page, labels, cursor });
     this.renderer.page(req, res, { title: 'Deliveries', body, nav: 'deliveries' });
   }
 
@@ -630,7 +355,7 @@ export class DashboardController {
     };
     if (isId('evt', text) && (await found(() => this.queries.applicationOf('event', text))))
       return go(LINKS.event(text));
-    if (isId('dlv', text) && (await found(() => this.queries.getDelivery({}, text))))
+    if (isId('dlv', text) && (await found(() => this.queries.applicationOf('delivery', text))))
       return go(LINKS.delivery(text));
     if (isId('ep', text) && (await found(() => this.queries.applicationOf('endpoint', text)))) {
       return go(LINKS.endpoint(text));
@@ -640,54 +365,10 @@ export class DashboardController {
     const looksLikeId = /^(evt|dlv|ep|app|att|key)_/.test(text);
     const matches = text && !looksLikeId ? await this.urlSearch.search(text, 50) : [];
     if (matches.length === 1) return go(LINKS.endpoint(matches[0].id));
-    let result: Html;
-    if (!text)
-      result = html`<div class="empty">
-        Type an event id (evt_…), a delivery id (dlv_…), an endpoint id (ep_…), an application id (app_…) or
-        part of an endpoint URL.
-      </div>`;
-    else if (looksLikeId)
-      result = html`<div class="empty" data-testid="no-match">
-        Nothing has the id <span class="mono">${text}</span> (or it is older than the history kept).
-      </div>`;
-    else if (text.length < 3) result = html`<div class="empty">Type at least 3 characters of a URL.</div>`;
-    else if (matches.length === 0)
-      result = html`<div class="empty" data-testid="no-match">
-        No endpoint URL contains <span class="mono">${text}</span>.
-      </div>`;
-    else {
-      result = html`<div class="table">
-          <table>
-            <thead>
-              <tr>
-                <th>Endpoint URL</th>
-                <th>Endpoint</th>
-                <th>Application</th>
-                <th>State</th>
-                <th>Created</th>
-              </tr>
-            </thead>
-            <tbody>
-              ${matches.map(
-                (m) =>
-                  html`<tr>
-                    <td><a class="mono" href="${LINKS.endpoint(m.id)}">${m.url}</a></td>
-                    <td>${idLink(m.id, LINKS.endpoint(m.id))}</td>
-                    <td>${idLink(m.applicationId, LINKS.application(m.applicationId))}</td>
-                    <td>${m.disabled ? badge('disabled') : badge('enabled')}</td>
-                    <td>${when(m.createdAt)}</td>
-                  </tr>`,
-              )}
-            </tbody>
-          </table>
-        </div>
-        ${matches.length === 50 ? html`<p class="muted small">The first 50 matches: type more of the URL.</p>` : ''}`;
-    }
     this.renderer.page(req, res, {
       title: 'Search',
       search: text,
-      body: html`${pageHead('Search', text ? html`for <span class="mono">${text}</span>` : undefined)}
-      ${result}`,
+      body: searchPage({ text, looksLikeId, matches }),
     });
   }
 
@@ -695,39 +376,4 @@ export class DashboardController {
   notFound(): void {
     throw new NotFoundError('page');
   }
-}
-
-function windowRow(label: string, w: StatsWindowView): Html {
-  return html`<tr>
-    <td>${label}</td>
-    <td class="num">${count(w.attempts)}</td>
-    <td class="num">${percent(w.successRate)}</td>
-    <td class="num">${millis(w.p50DurationMs)}</td>
-    <td class="num">${millis(w.p95DurationMs)}</td>
-  </tr>`;
-}
-
-/** The endpoint page's health: the 24 h block plus hour / day / week figures. */
-function endpointHealthDetails(stats: EndpointStatsView): Html {
-  return html`<div class="health">
-    ${healthBlock(stats, LINKS.delivery)}
-    <div class="table">
-      <table>
-        <thead>
-          <tr>
-            <th></th>
-            <th class="num">Attempts</th>
-            <th class="num">Success</th>
-            <th class="num">p50</th>
-            <th class="num">p95</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${windowRow('Last hour', stats.windows.hour)} ${windowRow('Last 24 h', stats.windows.day)}
-          ${windowRow('Last 7 days', stats.windows.week)}
-        </tbody>
-      </table>
-    </div>
-    <p class="small muted">Last success: ${when(stats.lastSuccessAt, { inline: true, empty: 'never' })}</p>
-  </div>`;
 }

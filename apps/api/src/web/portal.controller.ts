@@ -391,15 +391,12 @@ export class PortalController {
       cursor,
     );
     const appId = this.appId(req);
-    const urls = await Promise.all(
-      [...new Set(page.data.map((d) => d.endpointId))].map((ep) =>
-        this.endpoints.get(appId, ep).then(
-          (e): [string, string] => [ep, e.url],
-          () => null,
-        ),
+    const labels = {
+      endpoint: await this.endpoints.urls(
+        page.data.map((d) => d.endpointId),
+        appId,
       ),
-    );
-    const labels = { endpoint: new Map(urls.filter((x): x is [string, string] => x !== null)) };
+    };
     const body = html`${pageHead('Deliveries', 'Every webhook sent to your endpoints, newest first. Open one to see each attempt.')}
     ${statusTabs('/portal/deliveries', { endpoint }, status)}
     ${

@@ -31,6 +31,11 @@ export class ApplicationsService {
     return toView(app);
   }
 
+  /** Application names for table labels, in one query (unknown ids are left out). */
+  names(ids: string[]): Promise<Map<string, string>> {
+    return this.repo.names(ids);
+  }
+
   async list(limit: number, after?: PageCursor): Promise<Page<ApplicationView>> {
     return toPage(await this.repo.list(limit, after), limit, toView);
   }

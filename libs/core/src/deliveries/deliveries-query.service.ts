@@ -77,8 +77,8 @@ export class DeliveriesQueryService {
    * The application a live endpoint or an event belongs to (for admin and support keys reading another
    * application's endpoint or event through the application-scoped services); NotFoundError when there is none.
    */
-  async applicationOf(kind: 'endpoint' | 'event', id: string): Promise<string> {
-    const prefix = kind === 'endpoint' ? 'ep' : 'evt';
+  async applicationOf(kind: 'endpoint' | 'event' | 'delivery', id: string): Promise<string> {
+    const prefix = kind === 'endpoint' ? 'ep' : kind === 'event' ? 'evt' : 'dlv';
     const app = isId(prefix, id) ? await this.repo.applicationOf(kind, id) : null;
     if (!app) throw new NotFoundError(kind, id);
     return app;

@@ -215,13 +215,17 @@ export class DeliveriesRepository {
   }
 
   /** The application an endpoint (live, not deleted) or event belongs to, or null. */
-  async applicationOf(kind: 'endpoint' | 'event', id: string): Promise<string | null> {
+  /** The application a live endpoint, an event or a delivery belongs to (one indexed lookup, nothing else read). */
+  async applicationOf(kind: 'endpoint' | 'event' | 'delivery', id: string): Promise<string | null> {
     const rows =
       kind === 'endpoint'
         ? await this.prisma.$queryRaw<{ applicationId: string }[]>`
             SELECT application_id AS "applicationId" FROM endpoints WHERE id = ${id} AND deleted_at IS NULL`
-        : await this.prisma.$queryRaw<{ applicationId: string }[]>`
-            SELECT application_id AS "applicationId" FROM events WHERE id = ${id}`;
+        : kind === 'event'
+          ? await this.prisma.$queryRaw<{ applicationId: string }[]>`
+              SELECT application_id AS "applicationId" FROM events WHERE id = ${id}`
+          : await this.prisma.$queryRaw<{ applicationId: string }[]>`
+              SELECT application_id AS "applicationId" FROM deliveries WHERE id = ${id}`;
     return rows[0]?.applicationId ?? null;
   }
 

@@ -368,6 +368,19 @@ export class EndpointsRepository {
     });
   }
 
+  /**
+   * URLs of the given endpoints, in one query, deleted ones included (a delivery's table row still names where it
+   * went); unknown ids and endpoints of other applications (when `applicationId` is given) are left out.
+   */
+  async urls(ids: string[], applicationId?: string): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.prisma.endpoint.findMany({
+      where: { id: { in: [...new Set(ids)] }, ...(applicationId ? { applicationId } : {}) },
+      select: { id: true, url: true },
+    });
+    return new Map(rows.map((r) => [r.id, r.url]));
+  }
+
   /** Delivery configuration of the given endpoints, whatever their application; unknown ids are left out. */
   async findForDelivery(ids: string[]): Promise<EndpointDeliveryConfig[]> {
     if (ids.length === 0) return [];

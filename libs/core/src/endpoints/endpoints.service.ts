@@ -127,6 +127,11 @@ export class EndpointsService {
     return toView(row);
   }
 
+  /** Endpoint URLs for table labels, in one query (deleted endpoints included; see EndpointsRepository.urls). */
+  urls(ids: string[], applicationId?: string): Promise<Map<string, string>> {
+    return this.repo.urls(ids, applicationId);
+  }
+
   async list(applicationId: string, limit: number, after?: PageCursor): Promise<Page<EndpointView>> {
     return toPage(await this.repo.list(applicationId, limit, after), limit, toView);
   }
