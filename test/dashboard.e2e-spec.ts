@@ -222,6 +222,12 @@ describe('web dashboard and customer portal', () => {
     assert.equal(await page.locator('article.endpoint').count(), 2);
     assert.equal(await page.locator('article.endpoint svg.chart').count(), 2);
     await shot(page, 'dashboard-application');
+    // The deliveries page filters with the query names of GET /v1/deliveries.
+    assert.equal(await page.locator(`a[href="/dashboard/deliveries?applicationId=${app.id}"]`).count(), 1);
+    await page.goto(`${base}/dashboard/deliveries?applicationId=${app.id}&endpointId=${good.id}`);
+    assert.equal(await page.locator('tr[data-delivery-id]').count(), 3);
+    assert.equal(await page.locator('tr[data-status="succeeded"]').count(), 3);
+    assert.match(await text(page, '.filters'), /endpointId/);
 
     await page.goto(`${base}/dashboard/deliveries?status=failed`);
     assert.equal(await page.locator('tr[data-status="failed"]').count(), 2);
@@ -330,7 +336,7 @@ describe('web dashboard and customer portal', () => {
     for (const path of [
       `/portal/deliveries/${delivery.id}`,
       `/portal/endpoints/${theirs.id}`,
-      `/portal/deliveries?endpoint=${theirs.id}`,
+      `/portal/deliveries?endpointId=${theirs.id}`,
     ]) {
       const res = await page.goto(`${base}${path}`);
       assert.equal(res?.status(), 404, path);

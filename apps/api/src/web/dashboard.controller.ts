@@ -195,7 +195,7 @@ export class DashboardController {
   ): Promise<void> {
     const app = await this.applications.get(id);
     const cursor = param(q, 'cursor');
-    const typeGiven = param(q, 'type');
+    const typeGiven = param(q, 'eventType');
     const type = eventTypeParam(q);
     const page = await this.events.list(
       app.id,
@@ -285,20 +285,20 @@ export class DashboardController {
     @Query() q: Record<string, unknown>,
   ): Promise<void> {
     const filters: DeliveriesFilters = {
-      app: param(q, 'app'),
-      endpoint: param(q, 'endpoint'),
-      event: param(q, 'event'),
-      type: eventTypeParam(q),
+      applicationId: param(q, 'applicationId'),
+      endpointId: param(q, 'endpointId'),
+      eventId: param(q, 'eventId'),
+      eventType: eventTypeParam(q),
     };
     const status = statusParam(q);
     const cursor = param(q, 'cursor');
-    if (filters.app !== undefined) await this.applications.get(filters.app);
+    if (filters.applicationId !== undefined) await this.applications.get(filters.applicationId);
     const page = await this.queries.listDeliveries(
-      filters.app ? { applicationId: filters.app } : {},
+      filters.applicationId ? { applicationId: filters.applicationId } : {},
       {
-        ...(filters.endpoint ? { endpointId: filters.endpoint } : {}),
-        ...(filters.event ? { eventId: filters.event } : {}),
-        ...(filters.type ? { eventType: filters.type } : {}),
+        ...(filters.endpointId ? { endpointId: filters.endpointId } : {}),
+        ...(filters.eventId ? { eventId: filters.eventId } : {}),
+        ...(filters.eventType ? { eventType: filters.eventType } : {}),
         ...(status ? { status } : {}),
       },
       this.pageSize,

@@ -315,7 +315,7 @@ export class PortalController {
           withDisabled: true,
         })}
       </section>
-      <h2>Latest deliveries <a class="small" href="/portal/deliveries?endpoint=${ep.id}">all »</a></h2>
+      <h2>Latest deliveries <a class="small" href="/portal/deliveries?endpointId=${ep.id}">all »</a></h2>
       ${deliveriesTable(recent.data, LINKS, { showApplication: false, showEndpoint: false })}`;
     this.renderer.page(req, res, { status, title: ep.url, body, nav: 'endpoints' });
   }
@@ -381,7 +381,7 @@ export class PortalController {
     @Res() res: Response,
     @Query() q: Record<string, unknown>,
   ): Promise<void> {
-    const endpoint = param(q, 'endpoint');
+    const endpoint = param(q, 'endpointId');
     const status = statusParam(q);
     const cursor = param(q, 'cursor');
     const page = await this.queries.listDeliveries(
@@ -398,7 +398,7 @@ export class PortalController {
       ),
     };
     const body = html`${pageHead('Deliveries', 'Every webhook sent to your endpoints, newest first. Open one to see each attempt.')}
-    ${statusTabs('/portal/deliveries', { endpoint }, status)}
+    ${statusTabs('/portal/deliveries', { endpointId: endpoint }, status)}
     ${
       endpoint
         ? html`<div class="filters">
@@ -410,7 +410,7 @@ export class PortalController {
         : ''
     }
     ${deliveriesTable(page.data, LINKS, { showApplication: false, showEndpoint: !endpoint, labels })}
-    ${pager('/portal/deliveries', { endpoint, status }, page.nextCursor, cursor !== undefined)}`;
+    ${pager('/portal/deliveries', { endpointId: endpoint, status }, page.nextCursor, cursor !== undefined)}`;
     this.renderer.page(req, res, { title: 'Deliveries', body, nav: 'deliveries' });
   }
 

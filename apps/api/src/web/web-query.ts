@@ -13,7 +13,7 @@ export function statusParam(q: Record<string, unknown>): DeliveryStatus | undefi
 }
 
 export function eventTypeParam(q: Record<string, unknown>): string | undefined {
-  const t = param(q, 'type');
+  const t = param(q, 'eventType');
   return t !== undefined && EVENT_TYPE_PATTERN.test(t) ? t : undefined;
 }
 

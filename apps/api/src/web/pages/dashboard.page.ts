@@ -102,7 +102,7 @@ export function applicationsPage(vm: {
                     <td>${when(a.createdAt)}</td>
                     <td class="small">
                       <a href="/dashboard/apps/${a.id}/events">events</a> ·
-                      <a href="/dashboard/deliveries?app=${a.id}">deliveries</a>
+                      <a href="/dashboard/deliveries?applicationId=${a.id}">deliveries</a>
                     </td>
                   </tr>`,
               )}
@@ -149,7 +149,7 @@ export function applicationEventsPage(vm: {
         class="mono"
         type="text"
         id="type"
-        name="type"
+        name="eventType"
         value="${typeGiven ?? ''}"
         placeholder="order.created"
       />
@@ -184,7 +184,7 @@ export function applicationEventsPage(vm: {
           </div>`
         : html`<div class="empty">No events${type ? ' of this type' : ''}.</div>`
     }
-    ${pager(`/dashboard/apps/${app.id}/events`, { type }, page.nextCursor, cursor !== undefined)}`;
+    ${pager(`/dashboard/apps/${app.id}/events`, { eventType: type }, page.nextCursor, cursor !== undefined)}`;
 }
 
 export function eventPage(vm: {
@@ -327,12 +327,15 @@ function appHead(id: string, name: string, createdAt: string, active: 'endpoints
   ${tabs([
     { href: `/dashboard/apps/${id}`, label: 'Endpoints', active: active === 'endpoints' },
     { href: `/dashboard/apps/${id}/events`, label: 'Events', active: active === 'events' },
-    { href: `/dashboard/deliveries?app=${id}`, label: 'Deliveries', active: false },
+    { href: `/dashboard/deliveries?applicationId=${id}`, label: 'Deliveries', active: false },
   ])}`;
 }
 
-/** The filters the deliveries page takes from its query string (`app` is an application id). */
-export type DeliveriesFilters = Record<'app' | 'endpoint' | 'event' | 'type', string | undefined>;
+/** The deliveries page's filters: the query names of GET /v1/deliveries. */
+export type DeliveriesFilters = Record<
+  'applicationId' | 'endpointId' | 'eventId' | 'eventType',
+  string | undefined
+>;
 
 export function deliveriesPage(vm: {
   filters: DeliveriesFilters;
@@ -356,7 +359,7 @@ export function deliveriesPage(vm: {
   return html`${pageHead('Deliveries', 'One per event and endpoint, newest first.')}
   ${statusTabs('/dashboard/deliveries', filters, status)}
   ${chips.length ? html`<div class="filters">${chips}</div>` : ''}
-  ${deliveriesTable(page.data, LINKS, { showApplication: !filters.app, showEndpoint: !filters.endpoint, labels })}
+  ${deliveriesTable(page.data, LINKS, { showApplication: !filters.applicationId, showEndpoint: !filters.endpointId, labels })}
   ${pager('/dashboard/deliveries', { ...filters, status }, page.nextCursor, cursor !== undefined)}`;
 }
 
