@@ -15,40 +15,25 @@ import {
   QueryScope,
 } from '@tern/core';
 import type { Response } from 'express';
-import { badge, csrfField, healthBlock, idLink, pageHead, pager, when } from './components';
-import { deliveriesTable, DeliveryLinks, deliveryPage, statusTabs } from './delivery-page';
-import { ENDPOINT_CARDS_PER_PAGE, endpointGrid, eventTypesText } from './endpoint-card';
-import { endpointForm, EndpointFormValues, readEndpointForm } from './endpoint-form';
-import { Html, html, queryString } from './html';
-import { field, PublicPage, sessionOf, WebPages, WebRequest, WebSessionGuard } from './web-auth';
-import { WEB_ASSETS } from './web-assets';
+import { ENDPOINT_CARDS_PER_PAGE } from './endpoint-card';
+import { readEndpointForm, EndpointFormValues } from './endpoint-form';
+import {
+  deliveriesPage,
+  deliveryPage,
+  EMPTY_FORM,
+  endpointPage,
+  endpointsPage,
+  enterPage,
+  formValues,
+  leftPage,
+  LINKS,
+  newEndpointPage,
+} from './pages/portal.page';
+import { PublicPage, field, sessionOf, WebPages, WebRequest, WebSessionGuard } from './web-auth';
 import { WebErrorFilter } from './web-error.filter';
 import { attempt, param, statusParam } from './web-query';
 import { WebRenderer } from './web-renderer';
 import { WebSessions } from './web-session';
-
-const LINKS: DeliveryLinks & { endpoint: (id: string) => string } = {
-  delivery: (id) => `/portal/deliveries/${id}`,
-  endpoint: (id) => `/portal/endpoints/${id}`,
-};
-
-const EMPTY_FORM: EndpointFormValues = {
-  url: '',
-  description: '',
-  eventTypes: '',
-  disabled: false,
-  disabledReason: '',
-};
-
-function formValues(ep: EndpointView): EndpointFormValues {
-  return {
-    url: ep.url,
-    description: ep.description,
-    eventTypes: ep.eventTypes.join(', '),
-    disabled: ep.disabled,
-    disabledReason: ep.disabledReason ?? '',
-  };
-}
 
 /**
  * The customer portal: one application's endpoints (register, edit, secret, test event) and deliveries with their
@@ -92,17 +77,7 @@ export class PortalController {
   enterPage(@Req() req: WebRequest, @Res() res: Response): void {
     this.renderer.page(req, res, {
       title: 'Opening the portal',
-      body: html`<div class="center card">
-          <h1>Opening the webhooks portal…</h1>
-          <form id="enter" method="post" action="/portal/enter">
-            <input type="hidden" name="token" value="" />
-          </form>
-          <p id="missing" class="flash error" hidden>
-            This link is incomplete. Open the webhooks portal again from your application.
-          </p>
-          <noscript><p class="flash error">This page needs JavaScript to read the portal link.</p></noscript>
-        </div>
-        <script src="${WEB_ASSETS.portalEnter.url}" defer></script>`,
+      body: enterPage(),
     });
   }
 
@@ -131,10 +106,7 @@ export class PortalController {
     req.web = { area: 'portal', session: null, csrf: null };
     this.renderer.page(req, res, {
       title: 'Left the portal',
-      body: html`<div class="center card">
-        <h1>You have left the webhooks portal</h1>
-        <p class="muted">Open it again from your application whenever you need it.</p>
-      </div>`,
+      body: leftPage(),
     });
   }
 
@@ -155,18 +127,7 @@ export class PortalController {
     const stats = await Promise.all(
       page.data.map((ep) => this.queries.endpointStats(this.scope(req), ep.id)),
     );
-    const body = html`${pageHead(
-      'Endpoints',
-      'Where your webhooks are sent, and how each one is doing.',
-      html`<a class="btn primary" href="/portal/endpoints/new">Add endpoint</a>`,
-    )}
-    ${endpointGrid(
-      page.data,
-      stats,
-      LINKS,
-      html`No endpoints yet. <a href="/portal/endpoints/new">Add one</a> to start receiving webhooks.`,
-    )}
-    ${pager('/portal', {}, page.nextCursor, cursor !== undefined)}`;
+    const body = endpointsPage({ page, stats, cursor });
     this.renderer.page(req, res, { title: 'Endpoints', body, nav: 'endpoints' });
   }
 
@@ -186,17 +147,7 @@ export class PortalController {
       status,
       title: 'Add endpoint',
       nav: 'endpoints',
-      body: html`${pageHead('Add endpoint', 'Tern signs every webhook; the signing secret is shown on the next page.')}
-        <section class="card">
-          ${endpointForm({
-            action: '/portal/endpoints',
-            values,
-            problems,
-            csrf: req.web?.csrf ?? null,
-            submitLabel: 'Add endpoint',
-            withDisabled: false,
-          })}
-        </section>`,
+      body: newEndpointPage({ values, problems, csrf: req.web?.csrf ?? null }),
     });
   }
 
@@ -249,74 +200,16 @@ export class PortalController {
       this.queries.listDeliveries(scope, { endpointId: ep.id }, 10),
       reveal ? this.secrets.get(this.appId(req), ep.id) : null,
     ]);
-    const overlapHours = Math.round(this.config.SECRET_ROTATION_OVERLAP_SECONDS / 360) / 10;
-    const body = html`${pageHead(
-        html`<span class="mono">${ep.url}</span> ${ep.disabled ? badge('disabled') : badge('enabled')}`,
-        html`${idLink(ep.id)} ·
-        ${eventTypesText(ep.eventTypes)}${ep.description ? html` · ${ep.description}` : ''}`,
-        html`<form method="post" action="/portal/endpoints/${ep.id}/test">
-          ${csrfField(csrf)}
-          <button class="btn primary" type="submit" data-testid="send-test" ${ep.disabled ? 'disabled' : ''}>
-            Send test event
-          </button>
-        </form>`,
-      )}
-      ${
-        ep.disabled
-          ? html`<p class="notice">
-              Disabled
-              ${when(ep.disabledAt, { inline: true })}${ep.disabledReason ? html`: ${ep.disabledReason}` : ''}.
-              It gets no deliveries until you enable it again below.
-            </p>`
-          : ''
-      }
-      <div class="cols">
-        <section class="card endpoint">
-          <h3>Health</h3>
-          ${healthBlock(stats, LINKS.delivery)}
-        </section>
-        <section class="card">
-          <h3>Signing secret</h3>
-          <p class="muted small">
-            Verify each webhook's <span class="mono">webhook-signature</span> header with it (Standard
-            Webhooks).
-          </p>
-          ${
-            secret
-              ? html`<div class="secret" data-testid="secret">${secret.secret}</div>
-                  <p class="small muted">
-                    Current since ${when(secret.createdAt, { inline: true })} ·
-                    <a href="/portal/endpoints/${ep.id}">Hide</a>
-                  </p>`
-              : html`<div class="secret">whsec_••••••••••••••••••••••••••••••••</div>
-                  <p>
-                    <a class="btn" href="/portal/endpoints/${ep.id}?reveal=1" data-testid="reveal"
-                      >Reveal secret</a
-                    >
-                  </p>`
-          }
-          <form method="post" action="/portal/endpoints/${ep.id}/rotate-secret">
-            ${csrfField(csrf)}
-            <button class="btn danger" type="submit">Rotate secret</button>
-            <span class="hint"
-              >The current secret keeps signing for ${overlapHours} h next to the new one.</span
-            >
-          </form>
-        </section>
-      </div>
-      <section class="card">
-        <h3>Settings</h3>
-        ${endpointForm({
-          action: `/portal/endpoints/${ep.id}`,
-          values,
-          problems,
-          csrf,
-          submitLabel: 'Save changes',
-          withDisabled: true,
-        })}
-      </section>
-      <h2>Latest deliveries <a class="small" href="/portal/deliveries?endpointId=${ep.id}">all »</a></h2>
-      ${deliveriesTable(recent.data, LINKS, { showApplication: false, showEndpoint: false })}`;
+    const body = endpointPage({
+      ep,
+      stats,
+      recent: recent.data,
+      secret,
+      values,
+      problems,
+      csrf,
+      overlapHours: Math.round(this.config.SECRET_ROTATION_OVERLAP_SECONDS / 360) / 10,
+    });
     this.renderer.page(req, res, { status, title: ep.url, body, nav: 'endpoints' });
   }
 
@@ -397,33 +290,14 @@ export class PortalController {
         appId,
       ),
     };
-    const body = html`${pageHead('Deliveries', 'Every webhook sent to your endpoints, newest first. Open one to see each attempt.')}
-    ${statusTabs('/portal/deliveries', { endpointId: endpoint }, status)}
-    ${
-      endpoint
-        ? html`<div class="filters">
-            <span class="chip"
-              >endpoint <span class="mono">${endpoint}</span>
-              <a href="/portal/deliveries${queryString({ status })}" title="Remove">×</a></span
-            >
-          </div>`
-        : ''
-    }
-    ${deliveriesTable(page.data, LINKS, { showApplication: false, showEndpoint: !endpoint, labels })}
-    ${pager('/portal/deliveries', { endpointId: endpoint, status }, page.nextCursor, cursor !== undefined)}`;
+    const body = deliveriesPage({ endpoint, status, page, labels, cursor });
     this.renderer.page(req, res, { title: 'Deliveries', body, nav: 'deliveries' });
   }
 
   @Get('deliveries/:id')
   async delivery(@Req() req: WebRequest, @Res() res: Response, @Param('id') id: string): Promise<void> {
     const d = await this.queries.getDelivery(this.scope(req), id);
-    const body: Html = deliveryPage(d, {
-      links: LINKS,
-      redeliverAction: `/portal/deliveries/${d.id}/redeliver`,
-      redeliverLabel: 'Send again',
-      csrf: req.web?.csrf ?? null,
-      showApplication: false,
-    });
+    const body = deliveryPage(d, req.web?.csrf ?? null);
     this.renderer.page(req, res, { title: `Delivery ${d.id}`, body, nav: 'deliveries' });
   }
 
