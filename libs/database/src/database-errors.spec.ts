@@ -6,6 +6,7 @@ import {
   isRetryableDatabaseError,
   isStatementError,
 } from './database-errors';
+import { DriverAdapterError, type Error as DriverError } from '@prisma/driver-adapter-utils';
 import { Prisma } from './generated/prisma/client';
 
 /** The shape Prisma 7's pg adapter throws (seen on this machine: docs/reliability.md). */
@@ -13,7 +14,7 @@ function adapterError(cause: Record<string, unknown>): Prisma.PrismaClientKnownR
   return new Prisma.PrismaClientKnownRequestError('Raw query failed', {
     code: 'P2010',
     clientVersion: '7',
-    meta: { driverAdapterError: { name: 'DriverAdapterError', cause } },
+    meta: { driverAdapterError: new DriverAdapterError(cause as DriverError) },
   });
 }
 
@@ -32,6 +33,17 @@ describe('databaseFailure', () => {
   it('an unreachable server (adapter kind DatabaseNotReachable) is unavailable', () => {
     const err = adapterError({ kind: 'DatabaseNotReachable', host: '127.0.0.1', port: 5499 });
     assert.deepEqual(databaseFailure(err), { kind: 'unavailable', sqlState: null });
+  });
+
+  it('an error the adapter mapped to a kind of its own keeps its SQLSTATE (originalCode): a statement error', () => {
+    const err = adapterError({
+      kind: 'UniqueConstraintViolation',
+      constraint: { index: 'u_pkey' },
+      originalCode: '23505',
+      originalMessage: 'duplicate key value violates unique constraint "u_pkey"',
+    });
+    assert.deepEqual(databaseFailure(err), { kind: 'statement', sqlState: '23505' });
+    assert.equal(isStatementError(err), true);
   });
 
   it('a unique violation is a statement error', () => {

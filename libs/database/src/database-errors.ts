@@ -1,10 +1,14 @@
+import { isDriverAdapterError, type Error as DriverError } from '@prisma/driver-adapter-utils';
 import { Prisma } from './generated/prisma/client';
 
 /**
  * What went wrong with a database call, read once from the error Prisma throws. Prisma 7 with the pg adapter
- * reports driver failures as `PrismaClientKnownRequestError` whose `meta.driverAdapterError.cause` carries either
- * the Postgres SQLSTATE (`kind: 'postgres'`, `code`) or a connection-level kind (`DatabaseNotReachable`…). This is
- * the only place that reads that shape; everything else asks `databaseFailure()`.
+ * reports driver failures as `PrismaClientKnownRequestError` carrying the adapter's `DriverAdapterError`. Its typed
+ * cause (`@prisma/driver-adapter-utils`, the package the adapter is built on) is an unmapped Postgres error
+ * (`kind: 'postgres'`, `code` = SQLSTATE), a kind the adapter mapped the error to with the SQLSTATE in
+ * `originalCode` (`UniqueConstraintViolation`…), or a connection-level kind (`DatabaseNotReachable`…). It is
+ * recognised with that package's own `isDriverAdapterError`, not by casting Prisma's error shape; everything else
+ * asks `databaseFailure()`.
  */
 export type DatabaseFailure =
   /** Postgres rejected the statement (constraint, bad value…): it was rolled back; retrying won't help. */
@@ -22,7 +26,7 @@ const UNAVAILABLE_SQLSTATE = /^(08|57P0[1-3]|53300)/;
  */
 const UNAVAILABLE_PRISMA_CODES = ['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2028'];
 /** Connection-level kinds of the driver adapter. */
-const UNAVAILABLE_ADAPTER_KINDS = [
+const UNAVAILABLE_ADAPTER_KINDS: readonly DriverError['kind'][] = [
   'DatabaseNotReachable',
   'ConnectionClosed',
   'SocketTimeout',
@@ -40,17 +44,18 @@ const UNAVAILABLE_SOCKET_CODES = ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMED
 
 export function databaseFailure(err: unknown): DatabaseFailure {
   if (err instanceof Prisma.PrismaClientKnownRequestError) {
-    const cause = (err.meta?.driverAdapterError as { cause?: { kind?: unknown; code?: unknown } } | undefined)
-      ?.cause;
-    const kind = typeof cause?.kind === 'string' ? cause.kind : '';
-    const code = typeof cause?.code === 'string' ? cause.code : '';
-    if (kind === 'postgres' && code.length === 5) {
-      return UNAVAILABLE_SQLSTATE.test(code)
-        ? { kind: 'unavailable', sqlState: code }
-        : { kind: 'statement', sqlState: code };
+    const cause = driverErrorOf(err);
+    const sqlState = cause ? sqlStateOf(cause) : null;
+    if (
+      (cause && UNAVAILABLE_ADAPTER_KINDS.includes(cause.kind)) ||
+      UNAVAILABLE_PRISMA_CODES.includes(err.code)
+    ) {
+      return { kind: 'unavailable', sqlState };
     }
-    if (UNAVAILABLE_ADAPTER_KINDS.includes(kind) || UNAVAILABLE_PRISMA_CODES.includes(err.code)) {
-      return { kind: 'unavailable', sqlState: null };
+    if (sqlState) {
+      return UNAVAILABLE_SQLSTATE.test(sqlState)
+        ? { kind: 'unavailable', sqlState }
+        : { kind: 'statement', sqlState };
     }
     return { kind: 'other' };
   }
@@ -66,6 +71,21 @@ export function databaseFailure(err: unknown): DatabaseFailure {
     }
   }
   return { kind: 'other' };
+}
+
+/** The driver adapter's error behind a Prisma error, if the adapter raised it. */
+function driverErrorOf(err: Prisma.PrismaClientKnownRequestError): DriverError | null {
+  const adapterError: unknown = err.meta?.driverAdapterError;
+  return adapterError && isDriverAdapterError(adapterError) ? adapterError.cause : null;
+}
+
+/**
+ * The SQLSTATE behind an adapter error: `code` of an unmapped Postgres error, `originalCode` of one the adapter
+ * mapped to a kind of its own (a unique violation is `UniqueConstraintViolation` with originalCode 23505).
+ */
+function sqlStateOf(cause: DriverError): string | null {
+  const code = cause.kind === 'postgres' ? cause.code : cause.originalCode;
+  return code && /^[0-9A-Z]{5}$/.test(code) ? code : null;
 }
 
 /** Postgres itself rejected the statement, so it was rolled back (not a lost connection: that may have committed). */
