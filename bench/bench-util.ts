@@ -161,6 +161,13 @@ export interface CpuSnapshot {
 }
 
 /** Average cores used per label between two snapshots, plus the machine total and the unattributed rest. */
+/** CPU milliseconds the processes labelled `label` used between two snapshots. */
+export function cpuMsOf(a: CpuSnapshot, b: CpuSnapshot, label: string): number {
+  let ms = 0;
+  for (const [pid, end] of b.perPid) if (b.labels.get(pid) === label) ms += end - (a.perPid.get(pid) ?? 0);
+  return ms;
+}
+
 export function cpuBetween(a: CpuSnapshot, b: CpuSnapshot): Record<string, number> {
   const wall = b.at - a.at;
   const byLabel: Record<string, number> = {};

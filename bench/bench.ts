@@ -20,6 +20,7 @@
  *
  *   BENCH_SECONDS=10  BENCH_E2E_EVENTS=20000  BENCH_RATE=1000  BENCH_WARMUP_SECONDS=2  BENCH_DEADLINE_SECONDS=180
  *   BENCH_PHASES=ingest,e2e,raw,lag,blackhole (any subset)
+ *   BENCH_INGEST_PHASES=single,batch (the ingest runs; "single" alone makes API CPU per event = per request)
  *   BENCH_CPU_PROF=worker[,api]   V8 CPU profiles + summaries (bench/cpu-profile-summary.ts) in artifacts/prof-*
  *   BENCH_WORKERS=1  BENCH_WORKER_NODE_ARGS="--max-semi-space-size=64"   BENCH_VERBOSE=1 (echo children's output)
  *   BENCH_PG_URL (admin connection, default postgresql://postgres@127.0.0.1:5432/postgres)
@@ -40,6 +41,7 @@ import type { RawResult, RawRun } from './bench-raw-sender';
 import type { BlackholeStats, SinkStats } from './bench-sink';
 import {
   cpuBetween,
+  cpuMsOf,
   CpuSnapshot,
   CpuTracker,
   positiveInt,
@@ -56,6 +58,8 @@ import { waitFor } from '../test/support/scratch-db';
 const ROOT = join(__dirname, '..', '..');
 const DIST = join(ROOT, 'dist');
 const SECONDS = positiveInt('BENCH_SECONDS', 10);
+/** Which ingest runs the ingest phase makes (single: one event per request; batch: 100). */
+const INGEST_PHASES = (process.env.BENCH_INGEST_PHASES ?? 'single,batch').split(',').map((s) => s.trim());
 const E2E_EVENTS = positiveInt('BENCH_E2E_EVENTS', 20_000);
 const RATE = positiveInt('BENCH_RATE', 1000);
 const WARMUP_SECONDS = process.env.BENCH_WARMUP_SECONDS === '0' ? 0 : positiveInt('BENCH_WARMUP_SECONDS', 2);
@@ -540,7 +544,7 @@ class Bench {
         APP_KEY: this.appKey,
         DURATION: String(SECONDS),
         BATCH_SIZE: '100',
-        PHASES: 'single,batch',
+        PHASES: INGEST_PHASES.join(','),
       },
       { echo: true },
     );
@@ -548,6 +552,7 @@ class Bench {
     this.cpu.track('loadgen', child.pid);
     const code = await Promise.race([child.exited, sleep((2 * SECONDS + 60) * 1000).then(() => 'timeout')]);
     const cpu = await this.cpuEnd(cpu0);
+    const apiCpuMs = cpuMsOf(cpu0, this.cpu.snapshot(), 'api');
     if (code !== 0) {
       await child.stop(2000);
       this.report.errors.push(`ingest: ingest.bench exited with ${code}`);
@@ -575,6 +580,7 @@ class Bench {
       single: parse('single'),
       batch100: parse('batch'),
       cpuCores: cpu,
+      apiCpuMsPerEvent: accepted(out) ? Math.round((apiCpuMs / accepted(out)) * 1000) / 1000 : null,
       output: out.split('\n').filter((l) => /events\/s|probe/.test(l)),
     };
   }
@@ -1004,6 +1010,11 @@ class Bench {
         b ? `${fmt(b.eventsPerSecond)} events/s` : 'n/a',
         b ? `${fmt(b.requestsPerSecond)} req/s, p50 ${b.latencyP50Ms} / p99 ${b.latencyP99Ms} ms` : '',
       ]);
+      rows.push([
+        'ingest API CPU per event',
+        p.ingest.apiCpuMsPerEvent === null ? 'n/a' : `${p.ingest.apiCpuMsPerEvent} ms`,
+        `over the ingest runs (${INGEST_PHASES.join(', ')}); steadier than events/s on a shared machine`,
+      ]);
     }
     if (p.e2e) {
       rows.push([
@@ -1130,3 +1141,11 @@ async function main(): Promise<void> {
 }
 
 void main();
+
+/** Events the ingest load generator had accepted (202s of single requests + 100 × 202s of batches). */
+function accepted(out: string): number {
+  let n = 0;
+  for (const m of out.matchAll(/(single|batch): .*?statuses 202×(\d+)/g))
+    n += Number(m[2]) * (m[1] === 'batch' ? 100 : 1);
+  return n;
+}
