@@ -160,7 +160,6 @@ export interface CpuSnapshot {
   labels: Map<number, string>;
 }
 
-/** Average cores used per label between two snapshots, plus the machine total and the unattributed rest. */
 /** CPU milliseconds the processes labelled `label` used between two snapshots. */
 export function cpuMsOf(a: CpuSnapshot, b: CpuSnapshot, label: string): number {
   let ms = 0;
@@ -168,6 +167,7 @@ export function cpuMsOf(a: CpuSnapshot, b: CpuSnapshot, label: string): number {
   return ms;
 }
 
+/** Average cores used per label between two snapshots, plus the machine total and the unattributed rest. */
 export function cpuBetween(a: CpuSnapshot, b: CpuSnapshot): Record<string, number> {
   const wall = b.at - a.at;
   const byLabel: Record<string, number> = {};

@@ -574,13 +574,14 @@ class Bench {
         : null;
     };
     const probe = /probe event \S+: (\d+) deliveries per event/.exec(out);
+    const events = accepted(out);
     this.report.phases.ingest = {
       what: 'autocannon via bench/ingest.bench.ts (32 connections), API only (no worker running), 1 endpoint subscribed',
       deliveriesPerEvent: probe ? Number(probe[1]) : null,
       single: parse('single'),
       batch100: parse('batch'),
       cpuCores: cpu,
-      apiCpuMsPerEvent: accepted(out) ? Math.round((apiCpuMs / accepted(out)) * 1000) / 1000 : null,
+      apiCpuMsPerEvent: events ? Math.round((apiCpuMs / events) * 1000) / 1000 : null,
       output: out.split('\n').filter((l) => /events\/s|probe/.test(l)),
     };
   }

@@ -65,6 +65,11 @@ export class PortalController {
     return { applicationId: this.appId(req) };
   }
 
+  /** How long a rotated-out secret keeps signing, in hours (one decimal). */
+  private get overlapHours(): number {
+    return Math.round(this.config.SECRET_ROTATION_OVERLAP_SECONDS / 360) / 10;
+  }
+
   private get pageSize(): number {
     return Math.min(25, this.config.PAGE_SIZE_MAX);
   }
@@ -208,7 +213,7 @@ export class PortalController {
       values,
       problems,
       csrf,
-      overlapHours: Math.round(this.config.SECRET_ROTATION_OVERLAP_SECONDS / 360) / 10,
+      overlapHours: this.overlapHours,
     });
     this.renderer.page(req, res, { status, title: ep.url, body, nav: 'endpoints' });
   }
@@ -241,10 +246,9 @@ export class PortalController {
   @Post('endpoints/:id/rotate-secret')
   async rotateSecret(@Req() req: WebRequest, @Res() res: Response, @Param('id') id: string): Promise<void> {
     await this.secrets.rotate(this.appId(req), id);
-    const hours = Math.round(this.config.SECRET_ROTATION_OVERLAP_SECONDS / 360) / 10;
     this.renderer.redirect(req, res, `/portal/endpoints/${id}?reveal=1`, {
       kind: 'ok',
-      message: `New signing secret below. The previous one keeps signing for ${hours} h: update your receiver before then.`,
+      message: `New signing secret below. The previous one keeps signing for ${this.overlapHours} h: update your receiver before then.`,
     });
   }
 
