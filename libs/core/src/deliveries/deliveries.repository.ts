@@ -246,19 +246,17 @@ export class DeliveriesRepository {
     const dayAgo = new Date(now.getTime() - 86_400_000);
     const weekAgo = new Date(now.getTime() - 7 * 86_400_000);
     const firstHour = new Date((Math.floor(now.getTime() / 3_600_000) - 23) * 3_600_000);
-    const window = (from: Date, p: string) =>
-      Prisma.sql`
-        count(*) FILTER (WHERE a.started_at >= ${from}::timestamptz)::int AS ${Prisma.raw(`"${p}Attempts"`)},
-        count(*) FILTER (WHERE a.started_at >= ${from}::timestamptz AND a.outcome = 'succeeded')::int
-          AS ${Prisma.raw(`"${p}Succeeded"`)},
-        percentile_disc(0.5) WITHIN GROUP (ORDER BY a.duration_ms)
-          FILTER (WHERE a.started_at >= ${from}::timestamptz) AS ${Prisma.raw(`"${p}P50"`)},
-        percentile_disc(0.95) WITHIN GROUP (ORDER BY a.duration_ms)
-          FILTER (WHERE a.started_at >= ${from}::timestamptz) AS ${Prisma.raw(`"${p}P95"`)}`;
-    type Hourly = EndpointStatsRows['hourly'];
+    // One JSON object per window, typed as StatsWindowRow (counts are ints, percentiles ints or null).
+    const window = (from: Date) =>
+      Prisma.sql`json_build_object(
+        'attempts', count(*) FILTER (WHERE a.started_at >= ${from}::timestamptz)::int,
+        'succeeded', count(*) FILTER (WHERE a.started_at >= ${from}::timestamptz AND a.outcome = 'succeeded')::int,
+        'p50', percentile_disc(0.5) WITHIN GROUP (ORDER BY a.duration_ms) FILTER (WHERE a.started_at >= ${from}::timestamptz),
+        'p95', percentile_disc(0.95) WITHIN GROUP (ORDER BY a.duration_ms) FILTER (WHERE a.started_at >= ${from}::timestamptz))`;
+    type WindowsRow = Pick<EndpointStatsRows, 'hour' | 'day' | 'week' | 'hourly'>;
     const [windows, lastError, lastSuccess] = await Promise.all([
       // The week's attempts are read once (index range + heap), then aggregated per window and per hour.
-      this.prisma.$queryRaw<Record<string, unknown>[]>`
+      this.prisma.$queryRaw<WindowsRow[]>`
         WITH a AS MATERIALIZED (
           SELECT started_at, outcome, duration_ms FROM attempts
           WHERE endpoint_id = ${endpointId} AND started_at >= ${weekAgo}::timestamptz
@@ -269,7 +267,7 @@ export class DeliveriesRepository {
           FROM a WHERE a.started_at >= ${firstHour}::timestamptz
           GROUP BY 1
         )
-        SELECT ${window(hourAgo, 'hour')}, ${window(dayAgo, 'day')}, ${window(weekAgo, 'week')},
+        SELECT ${window(hourAgo)} AS hour, ${window(dayAgo)} AS day, ${window(weekAgo)} AS week,
                (SELECT coalesce(json_agg(h), '[]'::json) FROM h) AS hourly
         FROM a`,
       // One index probe per non-success outcome (endpoint_id, outcome, started_at DESC, id DESC), newest wins.
@@ -295,19 +293,13 @@ export class DeliveriesRepository {
                 AND (a.started_at, a.id) > (${ok.startedAt}::timestamptz, ${ok.id})`
             : Prisma.empty
         }`;
-    const w = windows[0] ?? {};
-    const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
-    const pick = (p: string): StatsWindowRow => ({
-      attempts: num(w[`${p}Attempts`]) ?? 0,
-      succeeded: num(w[`${p}Succeeded`]) ?? 0,
-      p50: num(w[`${p}P50`]),
-      p95: num(w[`${p}P95`]),
-    });
+    // An aggregate without GROUP BY always returns its one row.
+    const { hour, day, week, hourly } = windows[0];
     return {
-      hour: pick('hour'),
-      day: pick('day'),
-      week: pick('week'),
-      hourly: (w.hourly as Hourly | undefined) ?? [],
+      hour,
+      day,
+      week,
+      hourly,
       lastError: lastError[0] ?? null,
       lastSuccessAt: ok?.startedAt ?? null,
       failureStreak: streak[0]?.n ?? 0,
