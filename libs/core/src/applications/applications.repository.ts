@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '@tern/database';
-import { PageCursor } from '../common/pagination';
+import { keysetAfter, newestFirst, PageCursor } from '../common/pagination';
 
 export interface ApplicationRecord {
   id: string;
@@ -33,15 +33,8 @@ export class ApplicationsRepository {
 
   list(limit: number, after?: PageCursor): Promise<ApplicationRecord[]> {
     return this.prisma.application.findMany({
-      where: after
-        ? {
-            OR: [
-              { createdAt: { lt: after.createdAt } },
-              { createdAt: after.createdAt, id: { lt: after.id } },
-            ],
-          }
-        : {},
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      where: keysetAfter(after),
+      orderBy: newestFirst(),
       take: limit + 1,
     });
   }

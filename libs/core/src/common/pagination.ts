@@ -7,6 +7,18 @@ export interface PageCursor {
   id: string;
 }
 
+/** Prisma `where` part of a newest-first page that starts after `after` (nothing on the first page). */
+export function keysetAfter(after?: PageCursor) {
+  return after
+    ? { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] }
+    : {};
+}
+
+/** Prisma `orderBy` of a newest-first page: the order keysetAfter and toPage assume. */
+export function newestFirst() {
+  return [{ createdAt: 'desc' as const }, { id: 'desc' as const }];
+}
+
 export interface Page<T> {
   data: T[];
   /** Pass as `cursor` to get the next (older) page; null on the last page. */

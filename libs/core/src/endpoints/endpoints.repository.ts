@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Prisma, PrismaService } from '@tern/database';
 import { AppConfig } from '@tern/config';
-import { PageCursor } from '../common/pagination';
+import { keysetAfter, newestFirst, PageCursor } from '../common/pagination';
 import { failDeliverySetSql } from '../deliveries/delivery-writes.sql';
 import { OPERATIONAL_EVENT } from '../operational/operational-events.model';
 import { writeOperationalEvents } from '../operational/operational-events.sql';
@@ -225,16 +225,9 @@ export class EndpointsRepository {
       where: {
         applicationId,
         deletedAt: null,
-        ...(after
-          ? {
-              OR: [
-                { createdAt: { lt: after.createdAt } },
-                { createdAt: after.createdAt, id: { lt: after.id } },
-              ],
-            }
-          : {}),
+        ...keysetAfter(after),
       },
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      orderBy: newestFirst(),
       take: limit + 1,
     });
     return rows.map((r) => this.record(r));

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { isStatementError, Prisma, PrismaService } from '@tern/database';
-import { PageCursor } from '../common/pagination';
+import { keysetAfter, newestFirst, PageCursor } from '../common/pagination';
 import type { DeliveryStatus } from '../deliveries/delivery.model';
 import {
   fanOutCtes,
@@ -212,17 +212,10 @@ export class EventsRepository {
         applicationId,
         ...(filter.eventType !== undefined ? { eventType: filter.eventType } : {}),
         ...(filter.since || filter.until ? { createdAt } : {}),
-        ...(after
-          ? {
-              OR: [
-                { createdAt: { lt: after.createdAt } },
-                { createdAt: after.createdAt, id: { lt: after.id } },
-              ],
-            }
-          : {}),
+        ...keysetAfter(after),
       },
       select: { id: true, eventType: true, idempotencyKey: true, createdAt: true },
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      orderBy: newestFirst(),
       take: limit + 1,
     });
   }

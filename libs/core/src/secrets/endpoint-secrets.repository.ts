@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '@tern/database';
 import { NewEndpointSecretRow, notifyEndpointChanged } from '../endpoints/endpoints.repository';
+import { newestFirst } from '../common/pagination';
 
 /** One endpoint_secrets row, still encrypted. `expiresAt` null = the current secret. */
 export interface EndpointSecretRecord {
@@ -38,7 +39,7 @@ export class EndpointSecretsRepository {
   async findCurrent(applicationId: string, endpointId: string): Promise<EndpointSecretRecord | null> {
     const row = await this.prisma.endpointSecret.findFirst({
       where: { endpointId, expiresAt: null, endpoint: { applicationId, deletedAt: null } },
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      orderBy: newestFirst(),
     });
     return row ? toRecord(row) : null;
   }
@@ -47,7 +48,7 @@ export class EndpointSecretsRepository {
   async findSigning(endpointId: string, now: Date): Promise<EndpointSecretRecord[]> {
     const rows = await this.prisma.endpointSecret.findMany({
       where: { endpointId, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] },
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      orderBy: newestFirst(),
     });
     const records = rows.map(toRecord);
     return [...records.filter((r) => r.expiresAt === null), ...records.filter((r) => r.expiresAt !== null)];
@@ -57,7 +58,7 @@ export class EndpointSecretsRepository {
   async listAll(endpointId: string): Promise<EndpointSecretRecord[]> {
     const rows = await this.prisma.endpointSecret.findMany({
       where: { endpointId },
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      orderBy: newestFirst(),
     });
     return rows.map(toRecord);
   }
