@@ -24,7 +24,7 @@
  *   BENCH_CPU_PROF=worker[,api]   V8 CPU profiles + summaries (bench/cpu-profile-summary.ts) in artifacts/prof-*
  *   BENCH_WORKERS=1  BENCH_WORKER_NODE_ARGS="--max-semi-space-size=64"   BENCH_VERBOSE=1 (echo children's output)
  *   BENCH_PG_URL (admin connection, default postgresql://postgres@127.0.0.1:5432/postgres)
- *   Knobs passed through to API and worker when set: WORKER_CONCURRENCY, ENDPOINT_MAX_IN_FLIGHT, RELAY_BATCH_SIZE,
+ *   Knobs passed through to API and worker when set: WORKER_CONCURRENCY, ENDPOINT_MAX_IN_FLIGHT, DISPATCH_BATCH_SIZE,
  *   DATABASE_POOL_SIZE, DELIVERY_ATTEMPT_TIMEOUT_MS, …; BENCH_E2E_WORKER_ENV / BENCH_LAG_WORKER_ENV="K=V,K=V"
  *   override one group of phases.
  */
@@ -86,12 +86,11 @@ const QUIET_WAIT_SECONDS = positiveInt('BENCH_QUIET_WAIT_SECONDS', 10);
  * BENCH_E2E_WORKER_ENV / BENCH_LAG_WORKER_ENV ("K=V,K=V") override one group.
  */
 const WORKER_GROUPS: Record<WorkerGroup, Record<string, string>> = {
-  // One hot endpoint: the default per-endpoint cap (20 per worker process) would be the limit, so it is raised
-  // to the worker's concurrency. (A cap below the concurrency makes the spare slots spin on throttled jobs.)
+  // One hot endpoint: its cap (ENDPOINT_MAX_IN_FLIGHT, across all workers) bounds what is in flight; 200 jobs of
+  // up to DELIVERY_JOB_MAX_DELIVERIES each never limit it.
   e2e: { WORKER_CONCURRENCY: '200', ENDPOINT_MAX_IN_FLIGHT: '200' },
-  // Fairness needs the cap below the concurrency (with cap = concurrency one blackholed endpoint holds every
-  // slot); the cap stays at 200 so that one endpoint taking 1,000 deliveries/s does not hit it (with the default
-  // 50 it does, in bursts, and each throttled job waits a second or more: see docs/performance.md).
+  // The same settings: a black-holed endpoint holds its own cap and nothing else (the dispatcher releases it no
+  // more), so the healthy ones keep flowing.
   lag: { WORKER_CONCURRENCY: '400', ENDPOINT_MAX_IN_FLIGHT: '200' },
 };
 type WorkerGroup = 'e2e' | 'lag';
@@ -100,8 +99,10 @@ const COMMON_DEFAULTS: Record<string, string> = { SHUTDOWN_GRACE_MS: '3000' };
 const PASS_THROUGH = [
   'WORKER_CONCURRENCY',
   'ENDPOINT_MAX_IN_FLIGHT',
-  'RELAY_BATCH_SIZE',
-  'RELAY_POLL_INTERVAL_MS',
+  'DISPATCH_BATCH_SIZE',
+  'DISPATCH_ENDPOINTS_PER_CYCLE',
+  'DELIVERY_JOB_MAX_DELIVERIES',
+  'DISPATCH_INTERVAL_MS',
   'DATABASE_POOL_SIZE',
   'DELIVERY_ATTEMPT_TIMEOUT_MS',
   'DELIVERY_CONNECT_TIMEOUT_MS',
@@ -426,7 +427,7 @@ class Bench {
       const r = await c.query<Record<string, string>>(
         `SELECT t.relname AS table, t.n_tup_ins AS inserts, t.n_tup_upd AS updates, t.n_tup_hot_upd AS hot_updates,
                 (SELECT count(*) FROM pg_indexes i WHERE i.schemaname = 'public' AND i.tablename = t.relname) AS indexes
-         FROM pg_stat_user_tables t WHERE t.relname IN ('events', 'deliveries', 'outbox', 'attempts')
+         FROM pg_stat_user_tables t WHERE t.relname IN ('events', 'deliveries', 'endpoint_states', 'attempts')
          ORDER BY t.relname`,
       );
       return Object.fromEntries(
@@ -472,7 +473,7 @@ class Bench {
       const out: Record<string, number> = {};
       for (const line of text.split('\n')) {
         const m =
-          /^(tern_(?:delivery_throttled|delivery_attempts|outbox_relayed)_total)(\{[^}]*\})? (\S+)$/.exec(
+          /^(tern_(?:delivery_claims_skipped|delivery_attempts|deliveries_released)_total)(\{[^}]*\})? (\S+)$/.exec(
             line,
           );
         if (m) out[m[1] + (m[2] ?? '')] = Number(m[3]);
@@ -604,7 +605,7 @@ class Bench {
     for (let i = 1; ; i++) {
       try {
         await withPg(this.dbUrl, async (c) => {
-          await c.query('TRUNCATE events, deliveries, outbox, attempts');
+          await c.query('TRUNCATE events, deliveries, endpoint_states, attempts');
           await c.query('ANALYZE');
         });
         return;
@@ -829,8 +830,8 @@ class Bench {
 
   /**
    * Where each event's lag went, from the database's timestamps (ms precision): request sent → event created_at
-   * (API, until the insert transaction began) → outbox dispatched_at (the relay's transaction began) → attempt
-   * started_at (BullMQ hand-off, pick-up, throttling, claim) → sink arrival (sign + HTTP).
+   * (API, until the insert transaction began) → attempt started_at (the dispatcher's release, BullMQ hand-off,
+   * pick-up, claim) → sink arrival (sign + HTTP).
    */
   private async lagBreakdown(
     label: string,
@@ -838,12 +839,9 @@ class Bench {
     arrivals: Map<string, number>,
   ): Promise<Record<string, Summary>> {
     const rows = await withPg(this.dbUrl, async (c) => {
-      const r = await c.query<{ event_id: string; dispatched: number | null; started: number | null }>(
-        `SELECT d.event_id,
-                (extract(epoch FROM o.dispatched_at) * 1000)::float8 AS dispatched,
-                (extract(epoch FROM a.started_at) * 1000)::float8 AS started
+      const r = await c.query<{ event_id: string; started: number | null }>(
+        `SELECT d.event_id, (extract(epoch FROM a.started_at) * 1000)::float8 AS started
          FROM deliveries d
-         LEFT JOIN outbox o ON o.delivery_id = d.id
          LEFT JOIN attempts a ON a.delivery_id = d.id AND a.number = 1
          WHERE d.endpoint_id = $1`,
         [this.endpoints[label]],
@@ -851,21 +849,18 @@ class Bench {
       return new Map(r.rows.map((x) => [x.event_id, x]));
     });
     const api: number[] = [];
-    const relay: number[] = [];
     const queue: number[] = [];
     const send: number[] = [];
     for (const [id, sentAt, createdAt] of samples) {
       const row = rows.get(id);
       const at = arrivals.get(id);
       api.push(createdAt - sentAt);
-      if (row?.dispatched != null) relay.push(row.dispatched - createdAt);
-      if (row?.dispatched != null && row.started != null) queue.push(row.started - row.dispatched);
+      if (row?.started != null) queue.push(row.started - createdAt);
       if (row?.started != null && at !== undefined) send.push(at - row.started);
     }
     return {
       'sent→createdAt (API)': summarize(api),
-      'createdAt→dispatched (outbox relay)': summarize(relay),
-      'dispatched→attempt started (BullMQ + claim)': summarize(queue),
+      'createdAt→attempt started (dispatcher + BullMQ + claim)': summarize(queue),
       'attempt started→sink arrival (sign + HTTP)': summarize(send),
     };
   }

@@ -51,16 +51,18 @@ describe('delivery actions without a worker: redeliver, recover, test event', ()
     const [d] = await sql<DeliveryDb>(stack.databaseUrl, 'SELECT * FROM deliveries WHERE id = $1', [id]);
     return d;
   }
-  async function outboxRows(deliveryId: string): Promise<number> {
+  /** 1 when the dispatcher may release the delivery now (pending, due, not released), else 0. */
+  async function releasable(deliveryId: string): Promise<number> {
     const [r] = await sql<{ n: number }>(
       stack.databaseUrl,
-      'SELECT count(*)::int AS n FROM outbox WHERE delivery_id = $1 AND dispatched_at IS NULL',
+      `SELECT count(*)::int AS n FROM deliveries
+       WHERE id = $1 AND status = 'pending' AND released_at IS NULL AND next_attempt_at <= now()`,
       [deliveryId],
     );
     return r.n;
   }
 
-  it('redelivers a failed or succeeded delivery in one go: pending, due now, fresh deadline, outbox row', async () => {
+  it('redelivers a failed or succeeded delivery in one go: pending, due now, fresh deadline, releasable', async () => {
     const ep = await endpoint();
     const e = await seed.event(app.id, { createdAt: new Date(Date.now() - 3 * 86_400_000) });
     const failed = await seed.delivery(e, ep, { status: 'failed', attemptCount: 4 });
@@ -92,14 +94,14 @@ describe('delivery actions without a worker: redeliver, recover, test event', ()
       assert.equal(row.in_flight_since, null);
       assert.ok(Math.abs(row.next_attempt_at!.getTime() - before) < 5000);
       assert.ok(Math.abs(row.deadline_at.getTime() - (before + DEADLINE_SECONDS * 1000)) < 5000);
-      assert.equal(await outboxRows(d.id), 1);
+      assert.equal(await releasable(d.id), 1);
     }
 
     // Now pending: 409, and nothing more written.
     const again = await stack.api.request('POST', `/v1/deliveries/${failed.id}/redeliver`, { key: app.key });
     assert.equal(again.status, 409, JSON.stringify(again.body));
     assert.equal(again.body.error, 'conflict');
-    assert.equal(await outboxRows(failed.id), 1);
+    assert.equal(await releasable(failed.id), 1);
   });
 
   it('refuses to redeliver pending deliveries (409), unknown or foreign ones (404), to disabled endpoints (409)', async () => {
@@ -127,7 +129,7 @@ describe('delivery actions without a worker: redeliver, recover, test event', ()
     assert.equal(r.status, 409);
     assert.match(r.body.message, /disabled/);
     assert.equal((await delivery(failed.id)).status, 'failed');
-    assert.equal(await outboxRows(failed.id), 0);
+    assert.equal(await releasable(failed.id), 0);
   });
 
   it('recovers the failed deliveries of one endpoint created in the window, and nothing else', async () => {
@@ -154,10 +156,10 @@ describe('delivery actions without a worker: redeliver, recover, test event', ()
     assert.deepEqual(r.body, { requeued: 2, capped: false, limit: 3, resumeFrom: null });
     for (const d of inWindow) {
       assert.equal((await delivery(d.id)).status, 'pending');
-      assert.equal(await outboxRows(d.id), 1);
+      assert.equal(await releasable(d.id), 1);
     }
     assert.deepEqual(await Promise.all(untouched.map((d) => delivery(d.id))), before);
-    for (const d of untouched) assert.equal(await outboxRows(d.id), 0);
+    for (const d of untouched) assert.equal(await releasable(d.id), 0);
 
     // Nothing left to recover in that window.
     const again = await stack.api.request('POST', `/v1/endpoints/${ep}/recover`, {
@@ -245,7 +247,7 @@ describe('delivery actions without a worker: redeliver, recover, test event', ()
     }
   });
 
-  it('sends a tern.test event to that endpoint only, whatever its event types, through the outbox', async () => {
+  it('sends a tern.test event to that endpoint only, whatever its event types, released like any event', async () => {
     const typed = await endpoint(app.key, { eventTypes: ['order.created'] });
     const everything = await endpoint(app.key);
     const r = await stack.api.request('POST', `/v1/endpoints/${typed}/test`, { key: app.key });
@@ -263,7 +265,7 @@ describe('delivery actions without a worker: redeliver, recover, test event', ()
       [eventId],
     );
     assert.deepEqual(ds, [{ id: deliveryId, endpoint_id: typed, status: 'pending' }]);
-    assert.equal(await outboxRows(deliveryId), 1);
+    assert.equal(await releasable(deliveryId), 1);
     assert.notEqual(typed, everything);
 
     // The event shows in the application's event log with its one delivery.

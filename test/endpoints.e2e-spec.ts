@@ -102,6 +102,7 @@ describe('endpoints API', () => {
       description: 'billing',
       eventTypes: ['invoice.paid', 'invoice.voided', 'invoice.paid'],
       rateLimitPerSecond: 50,
+      maxInFlight: 5,
       headers: { 'X-Tenant': 'acme', Authorization: 'Bearer abc' },
     });
     assert.match(created.id, /^ep_[0-9a-f]{28}$/);
@@ -114,6 +115,8 @@ describe('endpoints API', () => {
     assert.equal(created.disabledReason, null);
     assert.equal(created.disabledAt, null);
     assert.equal(created.rateLimitPerSecond, 50);
+    assert.equal(created.maxInFlight, 5);
+    assert.equal((await endpointRow(created.id)).max_in_flight, 5);
     assert.deepEqual(created.headers, { 'X-Tenant': 'acme', Authorization: 'Bearer abc' });
     assert.ok(!Number.isNaN(Date.parse(created.createdAt)));
 
@@ -143,6 +146,7 @@ describe('endpoints API', () => {
     assert.deepEqual(defaults.eventTypes, []);
     assert.deepEqual(defaults.headers, {});
     assert.equal(defaults.rateLimitPerSecond, null);
+    assert.equal(defaults.maxInFlight, null, 'null = ENDPOINT_MAX_IN_FLIGHT');
 
     const list = await api.request('GET', '/v1/endpoints', { key: app.key });
     assert.equal(list.status, 200);
@@ -155,23 +159,31 @@ describe('endpoints API', () => {
 
     const patched = await api.request('PATCH', `/v1/endpoints/${created.id}`, {
       key: app.key,
-      body: { description: 'billing v2', rateLimitPerSecond: null, headers: { 'X-Other': '1' } },
+      body: {
+        description: 'billing v2',
+        rateLimitPerSecond: null,
+        maxInFlight: null,
+        headers: { 'X-Other': '1' },
+      },
     });
     assert.equal(patched.status, 200, JSON.stringify(patched.body));
     assert.deepEqual(patched.body, {
       ...view,
       description: 'billing v2',
       rateLimitPerSecond: null,
+      maxInFlight: null,
       headers: { 'X-Other': '1' },
       updatedAt: patched.body.updatedAt,
     });
+    assert.equal((await endpointRow(created.id)).max_in_flight, null);
     assert.ok(Date.parse(patched.body.updatedAt) >= Date.parse(view.updatedAt));
 
     const moved = await api.request('PATCH', `/v1/endpoints/${created.id}`, {
       key: app.key,
-      body: { url: 'http://hooks.example.org:8080/in', eventTypes: [] },
+      body: { url: 'http://hooks.example.org:8080/in', eventTypes: [], maxInFlight: 1000 },
     });
     assert.equal(moved.status, 200);
+    assert.equal(moved.body.maxInFlight, 1000, 'the largest allowed');
     assert.equal(moved.body.url, 'http://hooks.example.org:8080/in');
     assert.deepEqual(moved.body.eventTypes, []);
     assert.equal(moved.body.description, 'billing v2');
@@ -310,6 +322,10 @@ describe('endpoints API', () => {
       ['rate limit too high', { rateLimitPerSecond: 10_001 }, 'rateLimitPerSecond'],
       ['rate limit fractional', { rateLimitPerSecond: 1.5 }, 'rateLimitPerSecond'],
       ['rate limit as string', { rateLimitPerSecond: '5' }, 'rateLimitPerSecond'],
+      ['max in flight zero', { maxInFlight: 0 }, 'maxInFlight'],
+      ['max in flight too high', { maxInFlight: 1001 }, 'maxInFlight'],
+      ['max in flight fractional', { maxInFlight: 1.5 }, 'maxInFlight'],
+      ['max in flight as string', { maxInFlight: 'x' }, 'maxInFlight'],
       ['unknown field', { colour: 'blue' }, 'colour'],
       ['disabledReason on create', { disabledReason: 'x' }, 'disabledReason'],
       ['bad secret prefix', { secret: 'sk_' + Buffer.alloc(32, 1).toString('base64') }, 'secret'],
@@ -341,7 +357,7 @@ describe('endpoints API', () => {
 
   it('refuses bad input on update and leaves the endpoint as it was', async () => {
     const app = await api.createApplication();
-    const ep = await createEndpoint(app, { headers: { 'X-A': '1' }, rateLimitPerSecond: 5 });
+    const ep = await createEndpoint(app, { headers: { 'X-A': '1' }, rateLimitPerSecond: 5, maxInFlight: 5 });
     const rowBefore = await endpointRow(ep.id);
     const secretsBefore = await secretRows(ep.id);
     const cases: [string, Record<string, unknown>, string][] = [
@@ -360,6 +376,9 @@ describe('endpoints API', () => {
       ['disabledReason with disabled false', { disabled: false, disabledReason: 'x' }, 'disabledReason'],
       ['disabledReason too long', { disabled: true, disabledReason: 'r'.repeat(501) }, 'disabledReason'],
       ['rate limit negative', { rateLimitPerSecond: -1 }, 'rateLimitPerSecond'],
+      ['max in flight zero', { maxInFlight: 0 }, 'maxInFlight'],
+      ['max in flight too high', { maxInFlight: 1001 }, 'maxInFlight'],
+      ['max in flight as string', { maxInFlight: 'x' }, 'maxInFlight'],
       ['unknown field', { secret: 'whsec_' + Buffer.alloc(32, 2).toString('base64') }, 'secret'],
       ['unknown field 2', { id: 'ep_x' }, 'id'],
     ];
@@ -570,12 +589,14 @@ describe('endpoints API', () => {
       'eventTypes',
       'disabled',
       'rateLimitPerSecond',
+      'maxInFlight',
       'headers',
       'secret',
     ]) {
       assert.ok(schemas.CreateEndpointDto.properties[f], `CreateEndpointDto.${f}`);
     }
     assert.ok(schemas.UpdateEndpointDto.properties.disabledReason);
+    assert.ok(schemas.UpdateEndpointDto.properties.maxInFlight);
     assert.ok(schemas.RotateSecretDto.properties.secret);
   });
 

@@ -41,7 +41,7 @@ describe('events API', () => {
     const createdAt = Date.parse(r.body.createdAt);
     assert.equal(new Date(createdAt).toISOString(), r.body.createdAt);
     assert.ok(Math.abs(createdAt - before) < 60_000);
-    assert.deepEqual(await rowCounts(db, app.id), { events: 1, deliveries: 1, outbox: 1 });
+    assert.deepEqual(await rowCounts(db, app.id), { events: 1, deliveries: 1, releasable: 1 });
   });
 
   it('shows an event with its payload and deliveries; 404 for unknown, malformed and foreign ids', async () => {
@@ -334,7 +334,7 @@ describe('events API', () => {
     });
     assert.equal(badHeader.status, 422);
     assert.deepEqual(fieldsOf(badHeader.body), ['Idempotency-Key']);
-    assert.deepEqual(await rowCounts(db, app.id), { events: 0, deliveries: 0, outbox: 0 });
+    assert.deepEqual(await rowCounts(db, app.id), { events: 0, deliveries: 0, releasable: 0 });
   });
 
   it('answers bad batches with 422/413 naming events[i].field, and writes nothing', async () => {
@@ -415,7 +415,7 @@ describe('events API', () => {
       (await api.request('POST', '/v1/events/batch', { key: app.key, rawBody: '{"events":[' })).status,
       400,
     );
-    assert.deepEqual(await rowCounts(db, app.id), { events: 0, deliveries: 0, outbox: 0 });
+    assert.deepEqual(await rowCounts(db, app.id), { events: 0, deliveries: 0, releasable: 0 });
   });
 
   it('needs an application key', async () => {

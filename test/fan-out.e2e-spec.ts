@@ -7,28 +7,33 @@ import { connectTestDb, rowCounts } from './support/scratch-db';
 
 const DEADLINE_SECONDS = 3600;
 
-/** Runs `fn` while a trigger makes every outbox insert for `applicationId` fail (dropped afterwards). */
-async function withFailingOutbox(db: Client, applicationId: string, fn: () => Promise<void>): Promise<void> {
-  const name = `tern_test_fail_outbox_${randomBytes(4).toString('hex')}`;
-  // Row-level AFTER triggers see every row the statement wrote, deliveries included.
+/** Runs `fn` while a trigger makes every delivery insert for `applicationId` fail (dropped afterwards). */
+async function withFailingDeliveries(
+  db: Client,
+  applicationId: string,
+  fn: () => Promise<void>,
+): Promise<void> {
+  const name = `tern_test_fail_deliveries_${randomBytes(4).toString('hex')}`;
   await db.query(`
     CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      IF EXISTS (SELECT 1 FROM deliveries WHERE id = NEW.delivery_id AND application_id = '${applicationId}') THEN
-        RAISE EXCEPTION 'outbox insert refused by test trigger';
+      IF NEW.application_id = '${applicationId}' THEN
+        RAISE EXCEPTION 'delivery insert refused by test trigger';
       END IF;
       RETURN NEW;
     END $$`);
   try {
-    await db.query(`CREATE TRIGGER ${name} AFTER INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION ${name}()`);
+    await db.query(
+      `CREATE TRIGGER ${name} AFTER INSERT ON deliveries FOR EACH ROW EXECUTE FUNCTION ${name}()`,
+    );
     await fn();
   } finally {
-    await db.query(`DROP TRIGGER IF EXISTS ${name} ON outbox`);
+    await db.query(`DROP TRIGGER IF EXISTS ${name} ON deliveries`);
     await db.query(`DROP FUNCTION IF EXISTS ${name}()`);
   }
 }
 
-describe('fan-out: event → deliveries → outbox', () => {
+describe('fan-out: event → releasable deliveries', () => {
   let api: ApiHarness;
   let db: Client;
   before(async () => {
@@ -45,7 +50,7 @@ describe('fan-out: event → deliveries → outbox', () => {
     return (await api.createEndpoint(key, { url: 'https://example.com/hook', ...body })).id as string;
   }
 
-  it('creates one delivery and one outbox row per enabled, live endpoint subscribed to the type', async () => {
+  it('creates one releasable delivery per enabled, live endpoint subscribed to the type', async () => {
     const app = await api.createApplication();
     const all = await endpoint(app.key, { eventTypes: [] });
     const onlyA = await endpoint(app.key, { eventTypes: ['a', 'x'] });
@@ -58,7 +63,7 @@ describe('fan-out: event → deliveries → outbox', () => {
 
     const listener = await connectTestDb();
     const notified = new Promise<Notification>((resolve) => listener.on('notification', resolve));
-    await listener.query('LISTEN tern_outbox');
+    await listener.query('LISTEN tern_dispatch');
     try {
       const r = await api.request('POST', '/v1/events', {
         key: app.key,
@@ -70,14 +75,11 @@ describe('fan-out: event → deliveries → outbox', () => {
         notified,
         new Promise<null>((resolve) => setTimeout(() => resolve(null), 5000)),
       ]);
-      assert.equal(n?.channel, 'tern_outbox');
+      assert.equal(n?.channel, 'tern_dispatch');
 
       const rows = await db.query(
         `SELECT d.id, d.endpoint_id, d.event_type, d.status, d.attempt_count, d.in_flight_since,
-                d.next_attempt_at, d.deadline_at, e.created_at AS event_created_at, d.created_at,
-                (SELECT count(*) FROM outbox o WHERE o.delivery_id = d.id)::int AS outbox_rows,
-                (SELECT bool_and(o.dispatched_at IS NULL AND o.available_at <= now()) FROM outbox o
-                  WHERE o.delivery_id = d.id) AS outbox_ready
+                d.next_attempt_at, d.deadline_at, e.created_at AS event_created_at, d.created_at, d.released_at
          FROM deliveries d JOIN events e ON e.id = d.event_id
          WHERE d.event_id = $1 ORDER BY d.endpoint_id`,
         [r.body.id],
@@ -88,8 +90,7 @@ describe('fan-out: event → deliveries → outbox', () => {
         assert.equal(d.status, 'pending');
         assert.equal(d.attempt_count, 0);
         assert.equal(d.in_flight_since, null);
-        assert.equal(d.outbox_rows, 1);
-        assert.equal(d.outbox_ready, true);
+        assert.equal(d.released_at, null, 'the dispatcher releases it');
         assert.equal(d.deadline_at.getTime() - d.event_created_at.getTime(), DEADLINE_SECONDS * 1000);
         assert.equal(d.created_at.getTime(), d.event_created_at.getTime());
         assert.ok(Math.abs(d.next_attempt_at.getTime() - d.event_created_at.getTime()) < 1000);
@@ -108,8 +109,8 @@ describe('fan-out: event → deliveries → outbox', () => {
       body: { eventType: 'other', payload: {} },
     });
     assert.equal(other.body.deliveryCount, 1);
-    assert.deepEqual(await rowCounts(db, app.id), { events: 3, deliveries: 5, outbox: 5 });
-    assert.deepEqual(await rowCounts(db, foreign.id), { events: 0, deliveries: 0, outbox: 0 });
+    assert.deepEqual(await rowCounts(db, app.id), { events: 3, deliveries: 5, releasable: 5 });
+    assert.deepEqual(await rowCounts(db, foreign.id), { events: 0, deliveries: 0, releasable: 0 });
   });
 
   it('stores an event without deliveries when no endpoint wants it', async () => {
@@ -120,14 +121,14 @@ describe('fan-out: event → deliveries → outbox', () => {
     });
     assert.equal(r.status, 202);
     assert.equal(r.body.deliveryCount, 0);
-    assert.deepEqual(await rowCounts(db, app.id), { events: 1, deliveries: 0, outbox: 0 });
+    assert.deepEqual(await rowCounts(db, app.id), { events: 1, deliveries: 0, releasable: 0 });
   });
 
-  it('writes nothing when the outbox insert fails: 500, no event, no delivery, no outbox row', async () => {
+  it('writes nothing when a delivery insert fails: 500, no event, no delivery', async () => {
     const app = await api.createApplication();
     await endpoint(app.key, {});
     await endpoint(app.key, { eventTypes: ['boom'] });
-    await withFailingOutbox(db, app.id, async () => {
+    await withFailingDeliveries(db, app.id, async () => {
       const single = await api.request('POST', '/v1/events', {
         key: app.key,
         body: { eventType: 'boom', payload: { x: 1 }, idempotencyKey: 'atomic' },
@@ -145,7 +146,7 @@ describe('fan-out: event → deliveries → outbox', () => {
         },
       });
       assert.equal(batch.status, 500);
-      assert.deepEqual(await rowCounts(db, app.id), { events: 0, deliveries: 0, outbox: 0 });
+      assert.deepEqual(await rowCounts(db, app.id), { events: 0, deliveries: 0, releasable: 0 });
     });
     // The key was not used up by the failed attempt.
     const retry = await api.request('POST', '/v1/events', {
@@ -153,10 +154,10 @@ describe('fan-out: event → deliveries → outbox', () => {
       body: { eventType: 'boom', payload: { x: 1 }, idempotencyKey: 'atomic' },
     });
     assert.equal(retry.status, 202);
-    assert.deepEqual(await rowCounts(db, app.id), { events: 1, deliveries: 2, outbox: 2 });
+    assert.deepEqual(await rowCounts(db, app.id), { events: 1, deliveries: 2, releasable: 2 });
   });
 
-  it('writes a batch of 500 events with all their deliveries and outbox rows, answering in input order', async () => {
+  it('writes a batch of 500 events with all their deliveries, answering in input order', async () => {
     const app = await api.createApplication();
     await endpoint(app.key, { eventTypes: [] });
     await endpoint(app.key, { eventTypes: ['even'] });
@@ -181,7 +182,7 @@ describe('fan-out: event → deliveries → outbox', () => {
       assert.equal(d.deliveryCount, i % 2 === 0 ? 2 : 1);
       assert.equal(d.duplicate, false);
     });
-    assert.deepEqual(await rowCounts(db, app.id), { events: 500, deliveries: 750, outbox: 750 });
+    assert.deepEqual(await rowCounts(db, app.id), { events: 500, deliveries: 750, releasable: 750 });
     const stored = await db.query<{ id: string; i: number }>(
       `SELECT id, (payload::jsonb->>'i')::int AS i FROM events WHERE id = ANY($1::text[])`,
       [data.map((d) => d.id)],
@@ -203,7 +204,7 @@ describe('fan-out: event → deliveries → outbox', () => {
       [...new Set((r.body.fields as { field: string }[]).map((f) => f.field))],
       ['events[13].payload'],
     );
-    assert.deepEqual(await rowCounts(db, app.id), { events: 0, deliveries: 0, outbox: 0 });
+    assert.deepEqual(await rowCounts(db, app.id), { events: 0, deliveries: 0, releasable: 0 });
   });
 });
 
@@ -231,7 +232,7 @@ describe('fan-out under load: single events sharing statements', () => {
       });
       assert.equal(r.status, 201);
     }
-    await withFailingOutbox(db, bad.id, async () => {
+    await withFailingDeliveries(db, bad.id, async () => {
       const post = (key: string, i: number) =>
         api.request('POST', '/v1/events', { key, body: { eventType: 'mixed', payload: { i } } });
       const results = await Promise.all(
@@ -239,8 +240,8 @@ describe('fan-out under load: single events sharing statements', () => {
       );
       results.forEach((r, i) => assert.equal(r.status, i % 3 === 0 ? 500 : 202, `request ${i}`));
     });
-    assert.deepEqual(await rowCounts(db, bad.id), { events: 0, deliveries: 0, outbox: 0 });
-    assert.deepEqual(await rowCounts(db, good.id), { events: 40, deliveries: 40, outbox: 40 });
+    assert.deepEqual(await rowCounts(db, bad.id), { events: 0, deliveries: 0, releasable: 0 });
+    assert.deepEqual(await rowCounts(db, good.id), { events: 40, deliveries: 40, releasable: 40 });
   });
 
   it('still answers 20 concurrent requests with one key with one 202 and nineteen 200s', async () => {
@@ -252,6 +253,6 @@ describe('fan-out under load: single events sharing statements', () => {
     assert.equal(results.filter((r) => r.status === 202).length, 1);
     assert.equal(results.filter((r) => r.status === 200).length, 19);
     assert.equal(new Set(results.map((r) => r.body.id)).size, 1);
-    assert.deepEqual(await rowCounts(db, app.id), { events: 1, deliveries: 0, outbox: 0 });
+    assert.deepEqual(await rowCounts(db, app.id), { events: 1, deliveries: 0, releasable: 0 });
   });
 });

@@ -55,7 +55,7 @@ describe('idempotency keys', () => {
       },
     });
     assert.equal(batch.status, 409);
-    assert.deepEqual(await rowCounts(db, app.id), { events: 1, deliveries: 2, outbox: 2 });
+    assert.deepEqual(await rowCounts(db, app.id), { events: 1, deliveries: 2, releasable: 2 });
   });
 
   it('takes the key from the Idempotency-Key header, alone or agreeing with the body', async () => {
@@ -86,7 +86,7 @@ describe('idempotency keys', () => {
       headers,
     });
     assert.equal(differ.status, 422);
-    assert.deepEqual(await rowCounts(db, app.id), { events: 1, deliveries: 1, outbox: 1 });
+    assert.deepEqual(await rowCounts(db, app.id), { events: 1, deliveries: 1, releasable: 1 });
     const got = await api.request('GET', `/v1/events/${first.body.id}`, { key: app.key });
     assert.equal(got.body.idempotencyKey, 'order-o_9-paid');
   });
@@ -113,7 +113,7 @@ describe('idempotency keys', () => {
     assert.equal(statuses.filter((s) => s === 200).length, 19, JSON.stringify(statuses));
     assert.equal(new Set(results.map((r) => r.body.id)).size, 1);
     for (const r of results) assert.equal(r.body.deliveryCount, 2);
-    assert.deepEqual(await rowCounts(db, app.id), { events: 1, deliveries: 2, outbox: 2 });
+    assert.deepEqual(await rowCounts(db, app.id), { events: 1, deliveries: 2, releasable: 2 });
   });
 
   it('honours per-item keys in batches: earlier keys come back as duplicates', async () => {
@@ -144,7 +144,7 @@ describe('idempotency keys', () => {
     assert.equal(second.body.data[1].id, first.body.data[1].id);
     assert.notEqual(second.body.data[2].id, first.body.data[2].id);
     // 1 single + 2 new in the first batch + 1 (unkeyed) in the second.
-    assert.deepEqual(await rowCounts(db, app.id), { events: 4, deliveries: 4, outbox: 4 });
+    assert.deepEqual(await rowCounts(db, app.id), { events: 4, deliveries: 4, releasable: 4 });
   });
 });
 
@@ -175,7 +175,7 @@ describe('idempotency window', () => {
     const repeat = await api.request('POST', '/v1/events', { key: app.key, body });
     assert.equal(repeat.status, 200);
     assert.equal(repeat.body.id, later.body.id);
-    assert.deepEqual(await rowCounts(db, app.id), { events: 2, deliveries: 2, outbox: 2 });
+    assert.deepEqual(await rowCounts(db, app.id), { events: 2, deliveries: 2, releasable: 2 });
     const old = await api.request('GET', `/v1/events/${first.body.id}`, { key: app.key });
     assert.equal(old.body.idempotencyKey, null);
     const current = await api.request('GET', `/v1/events/${later.body.id}`, { key: app.key });
@@ -200,7 +200,7 @@ describe('idempotency window', () => {
     const ids = new Set(results.map((r) => r.body.id));
     assert.equal(ids.size, 1);
     assert.ok(!ids.has(first.body.id));
-    assert.deepEqual(await rowCounts(db, app.id), { events: 2, deliveries: 2, outbox: 2 });
+    assert.deepEqual(await rowCounts(db, app.id), { events: 2, deliveries: 2, releasable: 2 });
   });
 
   it('reuses expired keys inside batches too', async () => {
@@ -215,7 +215,7 @@ describe('idempotency window', () => {
     assert.equal(later.status, 202);
     assert.equal(later.body.data[0].duplicate, false);
     assert.notEqual(later.body.data[0].id, first.body.data[0].id);
-    assert.deepEqual(await rowCounts(db, app.id), { events: 2, deliveries: 2, outbox: 2 });
+    assert.deepEqual(await rowCounts(db, app.id), { events: 2, deliveries: 2, releasable: 2 });
   });
 
   it('a batch whose key is taken by a different event after its own check writes nothing (409)', async () => {
@@ -251,7 +251,7 @@ describe('idempotency window', () => {
       const r = await batch;
       assert.equal(r.status, 409, JSON.stringify(r.body));
       assert.match(r.body.message, /different payload/);
-      assert.deepEqual(await rowCounts(db, app.id), { events: 1, deliveries: 0, outbox: 0 });
+      assert.deepEqual(await rowCounts(db, app.id), { events: 1, deliveries: 0, releasable: 0 });
     } finally {
       await other.end();
     }

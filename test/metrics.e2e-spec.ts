@@ -112,11 +112,12 @@ describe('metrics', () => {
       await h.emitMany(4, 'backlog.test');
       await new Promise((r) => setTimeout(r, 1100));
       const text = await apiMetrics();
-      assert.ok((value(text, 'tern_outbox_undispatched') ?? 0) >= 4);
+      assert.ok((value(text, 'tern_deliveries_releasable') ?? 0) >= 4);
       assert.ok(
-        (value(text, 'tern_outbox_lag_seconds') ?? 0) >= 1,
-        'the oldest row has waited about a second',
+        (value(text, 'tern_dispatch_lag_seconds') ?? 0) >= 1,
+        'the oldest due delivery has waited about a second',
       );
+      assert.ok(value(text, 'tern_deliveries_outstanding') !== undefined);
       assert.ok((value(text, 'tern_deliveries_pending') ?? 0) >= 4);
       for (const state of ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'paused']) {
         assert.ok(value(text, `tern_queue_jobs{state="${state}"}`) !== undefined, state);
@@ -128,12 +129,13 @@ describe('metrics', () => {
     await h.waitAllSettled(ep.id, 4);
     const drained = await waitFor('the backlog gauges to drop', async () => {
       const text = await apiMetrics();
-      return value(text, 'tern_outbox_undispatched') === 0 ? text : null;
+      return value(text, 'tern_deliveries_releasable') === 0 ? text : null;
     });
-    assert.equal(value(drained, 'tern_outbox_lag_seconds'), 0);
+    assert.equal(value(drained, 'tern_dispatch_lag_seconds'), 0);
+    assert.equal(value(drained, 'tern_deliveries_outstanding'), 0);
   });
 
-  it('worker: outcomes, attempts by error class, latency, queue wait, in flight, relayed, throttled', async () => {
+  it('worker: outcomes, attempts by error class, latency, queue wait, in flight, released', async () => {
     const ok = (await receiver()).always(200);
     const bad = (await receiver()).always(400);
     const flaky = (await receiver()).reply(503).always(200);
@@ -164,8 +166,7 @@ describe('metrics', () => {
     assert.ok((value(text, 'tern_delivery_attempt_duration_seconds_count{outcome="succeeded"}') ?? 0) >= 5);
     assert.ok((value(text, 'tern_delivery_queue_wait_seconds_count') ?? 0) >= 7);
     assert.equal(value(text, 'tern_delivery_in_flight'), 0);
-    assert.ok((value(text, 'tern_outbox_relayed_total') ?? 0) >= 7);
-    assert.ok((value(text, 'tern_delivery_throttled_total{reason="rate_limit"}') ?? 0) >= 1);
+    assert.ok((value(text, 'tern_deliveries_released_total') ?? 0) >= 7);
     assert.ok(text.includes('process_resident_memory_bytes'));
   });
 

@@ -13,10 +13,6 @@ interface SeedDelivery {
   status: 'pending' | 'succeeded' | 'failed';
   /** Days ago of each attempt. */
   attempts?: number[];
-  /** Days ago the outbox row was relayed; null = not yet; undefined = no outbox row. */
-  outboxDispatched?: number | null;
-  /** Days ago the outbox row was written (default: with the event). */
-  outboxCreated?: number;
 }
 
 describe('retention', () => {
@@ -57,7 +53,7 @@ describe('retention', () => {
     return { svc, metrics };
   }
 
-  /** An event `days` old (ids carry the same time, as real ones do) with its deliveries, attempts, outbox rows. */
+  /** An event `days` old (ids carry the same time, as real ones do) with its deliveries and attempts. */
   async function seed(days: number, deliveries: SeedDelivery[]) {
     const at = ago(days);
     const eventId = newId('evt', at.getTime());
@@ -100,14 +96,6 @@ describe('retention', () => {
           [id, deliveryId, app.id, endpointId, eventId, i + 1, ago(a)],
         );
       }
-      if (d.outboxDispatched !== undefined) {
-        const created = ago(d.outboxCreated ?? days);
-        await sql(
-          stack.databaseUrl,
-          `INSERT INTO outbox (delivery_id, available_at, dispatched_at, created_at) VALUES ($1, $2, $3, $2)`,
-          [deliveryId, created, d.outboxDispatched === null ? null : ago(d.outboxDispatched)],
-        );
-      }
       ids.push({ delivery: deliveryId, attempts: attemptIds });
     }
     return { eventId, deliveries: ids };
@@ -118,20 +106,20 @@ describe('retention', () => {
     return rows.map((r) => r.id);
   }
 
-  it('deletes old attempts, old events with their deliveries, relayed outbox rows older than a day — nothing else', async () => {
-    const oldest = await seed(40, [{ status: 'succeeded', attempts: [40, 40], outboxDispatched: 40 }]);
+  it('deletes old attempts, old events with their deliveries — nothing else', async () => {
+    const oldest = await seed(40, [{ status: 'succeeded', attempts: [40, 40] }]);
     const keptPending = await seed(38, [
-      { status: 'pending', attempts: [38], outboxDispatched: 38 },
+      { status: 'pending', attempts: [38] },
       { status: 'failed', attempts: [37] },
     ]);
     const oldFailed = await Promise.all(
       [31, 32, 33, 34, 35].map((d) => seed(d, [{ status: 'failed', attempts: [d] }])),
     );
-    const young = await seed(29, [{ status: 'failed', attempts: [29, 20], outboxDispatched: 29 }]);
+    const young = await seed(29, [{ status: 'failed', attempts: [29, 20] }]);
     const recent = await seed(1, [
-      { status: 'succeeded', attempts: [1], outboxDispatched: 2, outboxCreated: 2 },
-      { status: 'succeeded', attempts: [0.5], outboxDispatched: 0.5 },
-      { status: 'pending', outboxDispatched: null, outboxCreated: 3 },
+      { status: 'succeeded', attempts: [1] },
+      { status: 'succeeded', attempts: [0.5] },
+      { status: 'pending' },
     ]);
 
     const before = await stack.api.request('GET', '/v1/retention', { key: app.key });
@@ -142,7 +130,7 @@ describe('retention', () => {
 
     const { svc, metrics } = service();
     const result = await svc.runOnce(new Date(now));
-    assert.deepEqual(result, { attempts: 9, outbox: 4, events: 6 });
+    assert.deepEqual(result, { attempts: 9, events: 6 });
 
     // Events: the 40-day one and the five 31–35-day ones are gone; the pending one's event stays, however old.
     assert.deepEqual(await ids('events'), [keptPending.eventId, young.eventId, recent.eventId].sort());
@@ -162,20 +150,9 @@ describe('retention', () => {
         ...recent.deliveries[1].attempts,
       ].sort(),
     );
-    // Outbox: relayed more than a day ago → gone; relayed 12 h ago or never relayed → kept (a relayed row of a pending delivery goes too).
-    const outbox = await sql<{ delivery_id: string; dispatched_at: Date | null }>(
-      stack.databaseUrl,
-      'SELECT delivery_id, dispatched_at FROM outbox ORDER BY id',
-    );
-    assert.deepEqual(
-      outbox.map((o) => o.delivery_id).sort(),
-      [recent.deliveries[1].delivery, recent.deliveries[2].delivery].sort(),
-    );
-
     const text = await metrics.text();
     assert.match(text, /tern_retention_deleted_total\{table="attempts"\} 9/);
     assert.match(text, /tern_retention_deleted_total\{table="events"\} 6/);
-    assert.match(text, /tern_retention_deleted_total\{table="outbox"\} 4/);
 
     const after = await stack.api.request('GET', '/v1/retention', { key: app.key });
     assert.deepEqual(after.body, {
@@ -184,7 +161,7 @@ describe('retention', () => {
       oldestAttemptAt: ago(29).toISOString(),
     });
     // A second pass finds nothing left to do.
-    assert.deepEqual(await svc.runOnce(new Date(now)), { attempts: 0, outbox: 0, events: 0 });
+    assert.deepEqual(await svc.runOnce(new Date(now)), { attempts: 0, events: 0 });
   });
 
   it('GET /v1/retention: any role; an application sees its own history, admin keys all of it', async () => {
@@ -198,10 +175,10 @@ describe('retention', () => {
     assert.equal((await stack.api.request('GET', '/v1/retention')).status, 401);
   });
 
-  it('RETENTION_DAYS=0 keeps events and attempts forever (relayed outbox rows still go)', async () => {
-    const ancient = await seed(400, [{ status: 'failed', attempts: [400], outboxDispatched: 400 }]);
+  it('RETENTION_DAYS=0 keeps events and attempts forever', async () => {
+    const ancient = await seed(400, [{ status: 'failed', attempts: [400] }]);
     const { svc } = service({ RETENTION_DAYS: 0 });
-    assert.deepEqual(await svc.runOnce(new Date(now)), { attempts: 0, outbox: 1, events: 0 });
+    assert.deepEqual(await svc.runOnce(new Date(now)), { attempts: 0, events: 0 });
     assert.ok((await ids('events')).includes(ancient.eventId));
     assert.ok((await ids('attempts')).includes(ancient.deliveries[0].attempts[0]));
     // With the default it goes.

@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import { ensureDatabase, migrate } from '@tern/database';
 import { TEST_ENV } from './test-env';
 
-/** A fresh, migrated database for tests that run a worker (its relay must not see other files' outbox rows). */
+/** A fresh, migrated database for tests that run a worker (its dispatcher must not see other files' deliveries). */
 export async function createScratchDatabase(
   label: string,
 ): Promise<{ url: string; drop: () => Promise<void> }> {
@@ -21,13 +21,13 @@ export async function connectTestDb(): Promise<Client> {
   return db;
 }
 
-/** How many events, deliveries and outbox rows an application has. */
+/** How many events and deliveries an application has, and how many of those the dispatcher may release now. */
 export async function rowCounts(db: Client, applicationId: string) {
-  const r = await db.query<{ events: number; deliveries: number; outbox: number }>(
+  const r = await db.query<{ events: number; deliveries: number; releasable: number }>(
     `SELECT (SELECT count(*) FROM events WHERE application_id = $1)::int AS events,
             (SELECT count(*) FROM deliveries WHERE application_id = $1)::int AS deliveries,
-            (SELECT count(*) FROM outbox o JOIN deliveries d ON d.id = o.delivery_id
-              WHERE d.application_id = $1)::int AS outbox`,
+            (SELECT count(*) FROM deliveries WHERE application_id = $1 AND status = 'pending'
+               AND released_at IS NULL AND next_attempt_at <= now())::int AS releasable`,
     [applicationId],
   );
   return r.rows[0];

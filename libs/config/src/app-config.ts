@@ -252,11 +252,20 @@ export class AppConfig {
   @Max(5000)
   WORKER_CONCURRENCY = 400;
 
-  /** Most requests one worker process has in flight to a single endpoint. */
+  /**
+   * Most deliveries of one endpoint released at once (queued or being attempted), across all worker processes;
+   * an endpoint's own `maxInFlight` overrides it.
+   */
   @IsInt()
   @Min(1)
   @Max(1000)
   ENDPOINT_MAX_IN_FLIGHT = 200;
+
+  /** Most deliveries of one endpoint one BullMQ job carries (attempted concurrently by the worker that takes it). */
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  DELIVERY_JOB_MAX_DELIVERIES = 50;
 
   /** BullMQ job lock: a job whose worker stops renewing it (crash, kill) is taken back after about this long. */
   @IsInt()
@@ -270,22 +279,36 @@ export class AppConfig {
   @Max(600_000)
   JOB_STALLED_INTERVAL_MS = 30_000;
 
+  /** Most deliveries one dispatch cycle releases (shared fairly between applications). */
   @IsInt()
   @Min(1)
   @Max(10_000)
-  RELAY_BATCH_SIZE = 500;
+  DISPATCH_BATCH_SIZE = 1000;
 
+  /** Most endpoints one dispatch cycle considers (least recently served first). */
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  DISPATCH_ENDPOINTS_PER_CYCLE = 500;
+
+  /**
+   * The dispatcher's poll when nothing wakes it (NOTIFY on ingest, a recorded attempt in this process, the next
+   * retry falling due).
+   */
   @IsInt()
   @Min(10)
   @Max(600_000)
-  RELAY_POLL_INTERVAL_MS = 1000;
+  DISPATCH_INTERVAL_MS = 1000;
 
   @IsInt()
   @Min(100)
   @Max(3_600_000)
   RECONCILER_INTERVAL_MS = 30_000;
 
-  /** A pending delivery due this long ago without a live job is re-enqueued by the reconciler. */
+  /**
+   * A delivery released this long ago whose attempt has not started (its job was lost: Redis wiped, worker killed)
+   * is released again by the reconciler.
+   */
   @IsInt()
   @Min(0)
   @Max(3_600_000)

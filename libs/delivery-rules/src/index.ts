@@ -4,6 +4,7 @@ export * from './retry-schedule';
 export * from './signing';
 export * from './circuit-breaker';
 export * from './fair-share';
+export * from './release-plan';
 export * from './payload-filter';
 export * from './in-flight';
 export * from './failure-streak';

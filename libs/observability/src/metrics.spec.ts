@@ -42,11 +42,16 @@ describe('metrics', () => {
     const m = new ApiMetrics();
     m.setBacklog({
       queue: { waiting: 3, delayed: 1 },
-      database: { outboxUndispatched: 2, outboxLagSeconds: 1.5, deliveriesPending: 4 },
+      database: {
+        deliveriesReleasable: 2,
+        deliveriesOutstanding: 1,
+        dispatchLagSeconds: 1.5,
+        deliveriesPending: 4,
+      },
     });
     let text = await m.text();
     assert.match(text, /^tern_queue_jobs\{state="waiting"\} 3$/m);
-    assert.match(text, /^tern_outbox_lag_seconds 1\.5$/m);
+    assert.match(text, /^tern_dispatch_lag_seconds 1\.5$/m);
     m.setBacklog({ queue: null, database: null });
     text = await m.text();
     assert.doesNotMatch(text, /^tern_queue_jobs\{/m);

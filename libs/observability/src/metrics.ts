@@ -17,10 +17,12 @@ export const METRIC = {
   httpRequestDuration: 'tern_http_request_duration_seconds',
   /** Gauge {state}: jobs in the BullMQ "deliveries" queue (global, read at scrape time). */
   queueJobs: 'tern_queue_jobs',
-  /** Gauge: outbox rows not yet relayed to the queue (global, read at scrape time). */
-  outboxUndispatched: 'tern_outbox_undispatched',
-  /** Gauge: age in seconds of the oldest outbox row due and not yet relayed; 0 when none (global). */
-  outboxLag: 'tern_outbox_lag_seconds',
+  /** Gauge: pending deliveries waiting in Postgres to be released (due or not; global, read at scrape time). */
+  deliveriesReleasable: 'tern_deliveries_releasable',
+  /** Gauge: pending deliveries released to workers and not yet recorded (queued or being attempted; global). */
+  deliveriesOutstanding: 'tern_deliveries_outstanding',
+  /** Gauge: seconds the oldest due, unreleased delivery has been due; 0 when none (global). */
+  dispatchLag: 'tern_dispatch_lag_seconds',
   /** Gauge: deliveries with status pending (global, read at scrape time). */
   deliveriesPending: 'tern_deliveries_pending',
   /** Counter {source: queue|database}: scrapes whose global gauges could not be read (those are left out). */
@@ -37,15 +39,15 @@ export const METRIC = {
   queueWait: 'tern_delivery_queue_wait_seconds',
   /** Gauge: attempts in flight in this process. */
   inFlight: 'tern_delivery_in_flight',
-  /** Counter {reason: endpoint_in_flight|rate_limit|claim_deferred}: jobs put back without an attempt. */
-  throttled: 'tern_delivery_throttled_total',
+  /** Counter: deliveries of a job not attempted because another attempt of them was in flight in this process. */
+  claimsSkipped: 'tern_delivery_claims_skipped_total',
   /** Counter {action: requeued|expired}: what the reconciler did. */
   reconcilerActions: 'tern_reconciler_actions_total',
   /** Counter {reason: gone}: endpoints disabled by the worker (HTTP 410). */
   endpointsDisabled: 'tern_endpoints_disabled_total',
-  /** Counter: outbox rows relayed to the queue. */
-  outboxRelayed: 'tern_outbox_relayed_total',
-  /** Counter {table: attempts|events|outbox}: rows deleted by the retention purge. */
+  /** Counter: deliveries this worker's dispatcher released to the queue. */
+  deliveriesReleased: 'tern_deliveries_released_total',
+  /** Counter {table: attempts|events}: rows deleted by the retention purge. */
   retentionDeleted: 'tern_retention_deleted_total',
   /** Counter {type}: operational events written (endpoint.disabled, delivery.failed, endpoint.recovered). */
   operationalEvents: 'tern_operational_events_total',
@@ -80,7 +82,12 @@ abstract class TernMetrics {
 /** The global backlog read at scrape time; a part that could not be read is null. */
 export interface BacklogSnapshot {
   queue: Record<string, number> | null;
-  database: { outboxUndispatched: number; outboxLagSeconds: number; deliveriesPending: number } | null;
+  database: {
+    deliveriesReleasable: number;
+    deliveriesOutstanding: number;
+    dispatchLagSeconds: number;
+    deliveriesPending: number;
+  } | null;
 }
 
 @Injectable()
@@ -110,14 +117,19 @@ export class ApiMetrics extends TernMetrics {
     labelNames: ['state'] as const,
     registers: [this.registry],
   });
-  readonly outboxUndispatched = new Gauge({
-    name: METRIC.outboxUndispatched,
-    help: 'Outbox rows not yet relayed to the queue (global, read at scrape time).',
+  readonly deliveriesReleasable = new Gauge({
+    name: METRIC.deliveriesReleasable,
+    help: 'Pending deliveries waiting in Postgres to be released, due or not (global, read at scrape time).',
     registers: [this.registry],
   });
-  readonly outboxLag = new Gauge({
-    name: METRIC.outboxLag,
-    help: 'Age of the oldest due outbox row not yet relayed, in seconds; 0 when none (global).',
+  readonly deliveriesOutstanding = new Gauge({
+    name: METRIC.deliveriesOutstanding,
+    help: 'Pending deliveries released to workers and not yet recorded (global, read at scrape time).',
+    registers: [this.registry],
+  });
+  readonly dispatchLag = new Gauge({
+    name: METRIC.dispatchLag,
+    help: 'Seconds the oldest due, unreleased delivery has been due; 0 when none (global).',
     registers: [this.registry],
   });
   readonly deliveriesPending = new Gauge({
@@ -141,12 +153,14 @@ export class ApiMetrics extends TernMetrics {
       this.collectErrors.inc({ source: 'queue' });
     }
     // remove(), not reset(): a gauge without labels would still show 0 after reset.
-    this.outboxUndispatched.remove();
-    this.outboxLag.remove();
+    this.deliveriesReleasable.remove();
+    this.deliveriesOutstanding.remove();
+    this.dispatchLag.remove();
     this.deliveriesPending.remove();
     if (b.database) {
-      this.outboxUndispatched.set(b.database.outboxUndispatched);
-      this.outboxLag.set(b.database.outboxLagSeconds);
+      this.deliveriesReleasable.set(b.database.deliveriesReleasable);
+      this.deliveriesOutstanding.set(b.database.deliveriesOutstanding);
+      this.dispatchLag.set(b.database.dispatchLagSeconds);
       this.deliveriesPending.set(b.database.deliveriesPending);
     } else {
       this.collectErrors.inc({ source: 'database' });
@@ -186,15 +200,14 @@ export class WorkerMetrics extends TernMetrics {
     help: 'Attempts in flight in this process.',
     registers: [this.registry],
   });
-  readonly throttled = new Counter({
-    name: METRIC.throttled,
-    help: 'Jobs put back without an attempt (endpoint at its in-flight cap or rate limit; claim deferred: not due yet or another attempt in flight).',
-    labelNames: ['reason'] as const,
+  readonly claimsSkipped = new Counter({
+    name: METRIC.claimsSkipped,
+    help: 'Deliveries of a job not attempted because another attempt of them was in flight in this process.',
     registers: [this.registry],
   });
   readonly reconcilerActions = new Counter({
     name: METRIC.reconcilerActions,
-    help: 'Deliveries the reconciler re-enqueued (requeued) or failed past their deadline (expired).',
+    help: 'Deliveries the reconciler released again after their job was lost (requeued) or failed past their deadline (expired).',
     labelNames: ['action'] as const,
     registers: [this.registry],
   });
@@ -204,9 +217,9 @@ export class WorkerMetrics extends TernMetrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
-  readonly outboxRelayed = new Counter({
-    name: METRIC.outboxRelayed,
-    help: 'Outbox rows relayed to the queue.',
+  readonly deliveriesReleased = new Counter({
+    name: METRIC.deliveriesReleased,
+    help: 'Deliveries this worker released to the queue.',
     registers: [this.registry],
   });
   readonly retentionDeleted = new Counter({

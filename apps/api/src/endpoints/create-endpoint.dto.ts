@@ -5,6 +5,7 @@ import {
   DisabledField,
   EventTypesField,
   HeadersField,
+  MaxInFlightField,
   OptionalNotNull,
   RateLimitField,
   SecretField,
@@ -37,6 +38,9 @@ export class CreateEndpointDto {
 
   @RateLimitField()
   rateLimitPerSecond?: number | null;
+
+  @MaxInFlightField()
+  maxInFlight?: number | null;
 
   @HeadersField()
   headers?: Record<string, string>;

@@ -21,6 +21,7 @@ import {
   ENDPOINT_EVENT_TYPES_MAX,
   ENDPOINT_URL_MAX_LENGTH,
   EVENT_TYPE_PATTERN,
+  MAX_IN_FLIGHT_MAX,
   RATE_LIMIT_PER_SECOND_MAX,
 } from '@tern/core';
 
@@ -63,6 +64,15 @@ const RATE_LIMIT_DOC: ApiPropertyOptions = {
   minimum: 1,
   maximum: RATE_LIMIT_PER_SECOND_MAX,
   description: 'Most deliveries per second to this endpoint; null = no limit.',
+};
+const MAX_IN_FLIGHT_DOC: ApiPropertyOptions = {
+  type: 'integer',
+  nullable: true,
+  minimum: 1,
+  maximum: MAX_IN_FLIGHT_MAX,
+  description:
+    'Most deliveries of this endpoint released at once (queued or being attempted), across all worker processes; ' +
+    'null = ENDPOINT_MAX_IN_FLIGHT.',
 };
 const HEADERS_DOC: ApiPropertyOptions = {
   type: 'object',
@@ -119,6 +129,10 @@ export const DisabledField = (description?: string) =>
 /** `rateLimitPerSecond`: `null` allowed (no limit). */
 export const RateLimitField = () =>
   stacked(ApiPropertyOptional(RATE_LIMIT_DOC), IsOptional(), IsInt(), Min(1), Max(RATE_LIMIT_PER_SECOND_MAX));
+
+/** `maxInFlight`: `null` allowed (ENDPOINT_MAX_IN_FLIGHT). */
+export const MaxInFlightField = () =>
+  stacked(ApiPropertyOptional(MAX_IN_FLIGHT_DOC), IsOptional(), IsInt(), Min(1), Max(MAX_IN_FLIGHT_MAX));
 
 export const HeadersField = () =>
   stacked(ApiPropertyOptional(HEADERS_DOC), OptionalNotNull(), IsObject(), Transform(rawHeaders));

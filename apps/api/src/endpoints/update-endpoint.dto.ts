@@ -5,6 +5,7 @@ import {
   DisabledField,
   EventTypesField,
   HeadersField,
+  MaxInFlightField,
   RateLimitField,
   UrlField,
 } from './endpoint-fields';
@@ -39,6 +40,9 @@ export class UpdateEndpointDto {
 
   @RateLimitField()
   rateLimitPerSecond?: number | null;
+
+  @MaxInFlightField()
+  maxInFlight?: number | null;
 
   @HeadersField()
   headers?: Record<string, string>;

@@ -2,14 +2,12 @@ import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '@tern/config';
 import { DELIVERY_QUEUE, DeliveryJobData, DeliveryService } from '@tern/core';
-import { DelayedError, Job } from 'bullmq';
-
-/** BullMQ's errors for a job whose lock this worker no longer holds. */
-const LOST_LOCK = /Missing lock for job|Lock mismatch for job/;
+import { Job } from 'bullmq';
 
 /**
- * Unpacks a delivery job and runs one attempt. A retry or a throttled endpoint moves the same job (same id) to
- * delayed; real faults are thrown so BullMQ retries the job.
+ * Unpacks a delivery job (deliveries of one endpoint released together by the dispatcher) and runs their attempts.
+ * Retries wait in Postgres, not here: the job completes once every attempt is recorded. Real faults are thrown so
+ * BullMQ runs the job again.
  */
 @Processor(DELIVERY_QUEUE, { autorun: false })
 export class DeliveryProcessor extends WorkerHost implements OnApplicationBootstrap, OnModuleDestroy {
@@ -47,20 +45,10 @@ export class DeliveryProcessor extends WorkerHost implements OnApplicationBootst
     this.logger.error(`delivery job ${job?.id ?? '?'} failed (BullMQ retries it): ${err.message}`);
   }
 
-  async process(job: Job<DeliveryJobData>, token?: string): Promise<string> {
-    const result = await this.delivery.attempt(job.data);
-    if (result.kind === 'done') return result.outcome;
-    const at = result.kind === 'throttled' ? Date.now() + result.delayMs : result.at.getTime();
-    try {
-      await job.moveToDelayed(at, token);
-    } catch (err) {
-      // The job's lock was lost (Redis restarted, or a stall let another worker take the job over): the
-      // delivery's state is in Postgres and whoever holds the job now — or the reconciler — carries it on.
-      if (!LOST_LOCK.test((err as Error).message)) throw err;
-      this.logger.warn(
-        `delivery job ${job.id ?? '?'}: lock lost before it could be delayed; left to its holder`,
-      );
-    }
-    throw new DelayedError();
+  async process(job: Job<DeliveryJobData>): Promise<string> {
+    // A job from before the dispatcher (one delivery, no release token): its delivery is released anew.
+    if (!Array.isArray(job.data.deliveries)) return 'skipped';
+    const results = await this.delivery.deliver(job.data);
+    return results.join(',');
   }
 }

@@ -2,9 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { PrismaService } from '@tern/database';
 
 export interface DatabaseBacklog {
-  outboxUndispatched: number;
-  /** Age in seconds of the oldest outbox row due and not yet relayed; 0 when none. */
-  outboxLagSeconds: number;
+  /** Pending deliveries waiting in Postgres to be released (due or not). */
+  deliveriesReleasable: number;
+  /** Pending deliveries released to workers and not yet recorded. */
+  deliveriesOutstanding: number;
+  /** Seconds the oldest due, unreleased delivery has been due; 0 when none. */
+  dispatchLagSeconds: number;
   deliveriesPending: number;
 }
 
@@ -12,18 +15,22 @@ export interface DatabaseBacklog {
 export class BacklogRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  /** One statement; both tables are read through their (dispatched_at, …) and (status, …) indexes. */
+  /** One statement, read through the partial indexes of the releasable and released deliveries. */
   async read(): Promise<DatabaseBacklog> {
     const [row] = await this.prisma.$queryRaw<
-      { undispatched: number; lag: number | null; pending: number }[]
+      { releasable: number; outstanding: number; lag: number | null; pending: number }[]
     >`
-      SELECT (SELECT count(*) FROM outbox WHERE dispatched_at IS NULL)::int AS undispatched,
-             (SELECT EXTRACT(EPOCH FROM (now() - min(available_at)))::float8
-                FROM outbox WHERE dispatched_at IS NULL AND available_at <= now()) AS lag,
+      SELECT (SELECT count(*) FROM deliveries WHERE status = 'pending' AND released_at IS NULL)::int AS releasable,
+             (SELECT count(*) FROM deliveries WHERE status = 'pending' AND released_at IS NOT NULL)::int
+               AS outstanding,
+             (SELECT EXTRACT(EPOCH FROM (now() - min(next_attempt_at)))::float8
+                FROM deliveries
+                WHERE status = 'pending' AND released_at IS NULL AND next_attempt_at <= now()) AS lag,
              (SELECT count(*) FROM deliveries WHERE status = 'pending')::int AS pending`;
     return {
-      outboxUndispatched: row?.undispatched ?? 0,
-      outboxLagSeconds: Math.max(0, row?.lag ?? 0),
+      deliveriesReleasable: row?.releasable ?? 0,
+      deliveriesOutstanding: row?.outstanding ?? 0,
+      dispatchLagSeconds: Math.max(0, row?.lag ?? 0),
       deliveriesPending: row?.pending ?? 0,
     };
   }

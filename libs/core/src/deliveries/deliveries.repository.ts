@@ -3,7 +3,7 @@ import { Prisma, PrismaService } from '@tern/database';
 import { PageCursor } from '../common/pagination';
 import type { QueryScope } from '../common/query-scope';
 import type { AttemptFilter, AttemptOutcome, DeliveryFilter, DeliveryStatus } from './delivery.model';
-import { fanOutCtes, notifyOutbox, outboxInsertSql } from './delivery-writes.sql';
+import { fanOutCtes, notifyDispatcher } from './delivery-writes.sql';
 
 export interface DeliveryRow {
   id: string;
@@ -104,7 +104,7 @@ const ATTEMPT_COLUMNS = Prisma.raw(`
 function requeueAssignments(s: RequeueSettings): Prisma.Sql {
   return Prisma.sql`status = 'pending', next_attempt_at = now(), attempt_base = d.attempt_count,
     deadline_at = now() + ${s.deadlineSeconds}::int * interval '1 second',
-    completed_at = NULL, last_error = NULL, in_flight_since = NULL, updated_at = now()`;
+    completed_at = NULL, last_error = NULL, in_flight_since = NULL, released_at = NULL, updated_at = now()`;
 }
 
 function where(conds: Prisma.Sql[]): Prisma.Sql {
@@ -338,7 +338,7 @@ export class DeliveriesRepository {
 
   /**
    * Inside withLockedEndpoint: locks the delivery and, if it is finished (succeeded or failed), makes it pending
-   * again with an outbox row and a NOTIFY (sent on commit). Returns the updated row, or its current status when it
+   * again — releasable — and NOTIFYs the dispatchers (sent on commit). Returns the updated row, or its current status when it
    * is pending, or null when it is gone.
    */
   async requeueDelivery(
@@ -355,17 +355,15 @@ export class DeliveriesRepository {
         UPDATE deliveries d SET ${requeueAssignments(settings)}
         WHERE d.id = ${id}
         RETURNING ${DELIVERY_COLUMNS}
-      ), ob AS (
-        ${Prisma.raw(outboxInsertSql('upd'))}
       )
       SELECT * FROM upd`;
-    await notifyOutbox(tx);
+    await notifyDispatcher(tx);
     return { row: rows[0] };
   }
 
   /**
    * Inside withLockedEndpoint: re-queues up to `max` failed deliveries of the endpoint created in [since, until),
-   * oldest first, each with an outbox row, plus one NOTIFY. Returns how many, and the createdAt of the first one
+   * oldest first (releasable again), plus one NOTIFY. Returns how many, and the createdAt of the first one
    * left over (null when none).
    */
   async requeueFailed(
@@ -390,19 +388,17 @@ export class DeliveriesRepository {
         UPDATE deliveries d SET ${requeueAssignments(settings)}
         FROM chosen WHERE d.id = chosen.id
         RETURNING d.id
-      ), ob AS (
-        ${Prisma.raw(outboxInsertSql('upd'))}
       )
       SELECT (SELECT count(*) FROM upd)::int AS requeued,
              (SELECT created_at FROM target ORDER BY created_at, id OFFSET ${max}::int LIMIT 1) AS "nextFrom"`;
     const r = rows[0] ?? { requeued: 0, nextFrom: null };
-    if (r.requeued > 0) await notifyOutbox(tx);
+    if (r.requeued > 0) await notifyDispatcher(tx);
     return r;
   }
 
   /**
    * Inside withLockedEndpoint: writes an event with exactly one delivery (to this endpoint, whatever its event
-   * type filter) and its outbox row, plus a NOTIFY — the same rows POST /v1/events writes.
+   * type filter), releasable, plus a NOTIFY — the same rows POST /v1/events writes.
    */
   async insertSingleDeliveryEvent(
     tx: LockedEndpointTx,
@@ -418,7 +414,7 @@ export class DeliveriesRepository {
         RETURNING id, application_id, event_type, created_at
       ), ${Prisma.raw(fanOutCtes('ev', 'ins', 'CROSS JOIN target ep', settings.deadlineSeconds))}
       SELECT event_id AS "eventId", id AS "deliveryId" FROM ev_dlv`;
-    await notifyOutbox(tx);
+    await notifyDispatcher(tx);
     return rows[0];
   }
 

@@ -1,10 +1,10 @@
 import type { Prisma } from '@tern/database';
 import type { EndpointKind } from '../endpoints/endpoints.repository';
-import { OUTBOX_CHANNEL } from '../queue/queue.constants';
+import { DISPATCH_CHANNEL } from '../queue/queue.constants';
 
 /**
- * The statements that write deliveries, declared once: the fan-out of events into deliveries and outbox rows, the
- * outbox insert, the relay's wake-up and "fail a pending delivery". Plain SQL text (callers splice it into
+ * The statements that write deliveries, declared once: the fan-out of events into releasable deliveries, the
+ * dispatcher's wake-up and "fail a pending delivery". Plain SQL text (callers splice it into
  * `$queryRawUnsafe` statements or wrap it in `Prisma.raw`); the only values inlined are SQL names and expressions
  * chosen by the caller and integers checked here.
  */
@@ -26,15 +26,10 @@ export function secondsSql(n: number): string {
   return `${n}::int * interval '1 second'`;
 }
 
-/** INSERT of one outbox row per row of CTE (or subquery) `deliveries` (column id). */
-export function outboxInsertSql(deliveries: string): string {
-  return `INSERT INTO outbox (delivery_id, available_at, created_at) SELECT id, now(), now() FROM ${deliveries}`;
-}
-
 /**
- * CTEs `<p>_dlv` (one pending delivery per endpoint `ep` joined to each row `i` of CTE `events` — columns id,
- * application_id, event_type, created_at — by `join`, e.g. subscribedEndpointsJoin) and `<p>_ob` (its outbox
- * row). `<p>_dlv` returns id, event_id.
+ * CTE `<p>_dlv`: one pending delivery, due now and not released (so the dispatcher's to release: the releasable set
+ * is the outbox), per endpoint `ep` joined to each row `i` of CTE `events` — columns id, application_id,
+ * event_type, created_at — by `join`, e.g. subscribedEndpointsJoin. Returns id, event_id.
  */
 export function fanOutCtes(p: string, events: string, join: string, deadlineSeconds: number): string {
   return `${p}_dlv AS (
@@ -44,8 +39,6 @@ export function fanOutCtes(p: string, events: string, join: string, deadlineSeco
                now(), i.created_at + ${secondsSql(deadlineSeconds)}, now(), now()
         FROM ${events} i ${join}
         RETURNING id, event_id
-      ), ${p}_ob AS (
-        ${outboxInsertSql(`${p}_dlv`)}
       )`;
 }
 
@@ -55,13 +48,13 @@ export function fanOutCtes(p: string, events: string, join: string, deadlineSeco
  */
 export function failDeliverySetSql(lastError: string): string {
   return `status = 'failed', last_error = ${lastError}, next_attempt_at = NULL, in_flight_since = NULL,
-          completed_at = now(), updated_at = now()`;
+          released_at = NULL, completed_at = now(), updated_at = now()`;
 }
 
 /**
- * Tells the outbox relay (LISTEN OUTBOX_CHANNEL) that rows are waiting; inside a transaction it is delivered on
- * commit.
+ * Tells the dispatchers (LISTEN DISPATCH_CHANNEL) that deliveries are waiting; inside a transaction it is delivered
+ * on commit.
  */
-export async function notifyOutbox(db: Pick<Prisma.TransactionClient, '$executeRaw'>): Promise<void> {
-  await db.$executeRaw`SELECT pg_notify(${OUTBOX_CHANNEL}, '')`;
+export async function notifyDispatcher(db: Pick<Prisma.TransactionClient, '$executeRaw'>): Promise<void> {
+  await db.$executeRaw`SELECT pg_notify(${DISPATCH_CHANNEL}, '')`;
 }

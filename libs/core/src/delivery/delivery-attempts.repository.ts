@@ -4,6 +4,7 @@ import { PrismaService } from '@tern/database';
 import type { RecordedOutcome } from '../deliveries/delivery.model';
 import { failDeliverySetSql } from '../deliveries/delivery-writes.sql';
 import { deliveryFailedSourceSql, operationalEventCtes } from '../operational/operational-events.sql';
+import type { ReleasedDelivery } from '../queue/queue.constants';
 import { failureStreakCtes } from './failure-streak.sql';
 
 /** A delivery claimed for one attempt: everything needed to build the request. */
@@ -47,11 +48,6 @@ export interface RecordResult {
   operationalEvents: string[];
 }
 
-/** A claimed id that may not be attempted yet (not due, or another attempt is in flight): try again then. */
-export interface DeferredClaim {
-  notBefore: Date;
-}
-
 export interface AttemptRecord {
   deliveryId: string;
   applicationId: string;
@@ -78,7 +74,7 @@ export interface AttemptRecord {
 
 /** One row of the claim statement; which columns are set depends on `kind`. */
 interface ClaimRow {
-  kind: 'claimed' | 'expired' | 'deferred';
+  kind: 'claimed' | 'expired';
   id: string;
   application_id: string | null;
   endpoint_id: string | null;
@@ -92,7 +88,6 @@ interface ClaimRow {
   payload: string | null;
   due_at: Date | null;
   claim_token: string | null;
-  not_before: Date | null;
   announced: boolean;
 }
 
@@ -111,32 +106,38 @@ export class DeliveryAttemptsRepository {
   ) {}
 
   /**
-   * Claims each delivery that may be attempted now: pending, due (`next_attempt_at` reached) and with no attempt in
-   * flight younger than `presumedLostAfterMs` (see inFlightPresumedLostAfterMs). A claim marks the delivery
-   * `in_flight_since = now()` (that value, as text, is the claim's token: its result is only applied while the
-   * delivery still carries it), numbers the attempt, and logs the previous attempt as `interrupted` if one was in
-   * flight past the cutoff and never recorded. Per id, in order:
+   * Claims each released delivery whose release is still in force (`released_at` = its job's release token) and
+   * that has no attempt in flight younger than `presumedLostAfterMs` (see inFlightPresumedLostAfterMs). A claim
+   * marks the delivery `in_flight_since = now()` (that value, as text, is the claim's token: its result is only
+   * applied while the delivery still carries it), numbers the attempt, and logs the previous attempt as
+   * `interrupted` if one was in flight past the cutoff and never recorded. Per item, in order:
    * - a ClaimedDelivery;
    * - an ExpiredClaim: past its deadline with nothing in flight, failed here (`deadline_exceeded`), with its
    *   delivery.failed operational event in the same statement;
-   * - a DeferredClaim: not due yet, or another attempt is in flight — try again at `notBefore`;
-   * - null: nothing to attempt (not pending, or gone).
-   * An id given twice is claimed once; its second place gets a DeferredClaim.
+   * - null: nothing to attempt — not pending, gone, released again since (a stale job), or another attempt is in
+   *   flight (that attempt records it; if its worker died, the reconciler releases the delivery again).
+   * The rows are locked by id, then the token compared: a job that reached the worker before the dispatcher's
+   * transaction committed waits here for it and sees the release.
+   * An id given twice is claimed once; its second place gets null.
    */
   async claim(
-    ids: string[],
+    items: ReleasedDelivery[],
     presumedLostAfterMs: number,
-  ): Promise<(ClaimedDelivery | ExpiredClaim | DeferredClaim | null)[]> {
+  ): Promise<(ClaimedDelivery | ExpiredClaim | null)[]> {
     // $queryRawUnsafe: the statement is fixed text with positional parameters (tagged $queryRaw can't name it
     // once for the statement cache across calls with different id counts).
     const rows = await this.prisma.$queryRawUnsafe<ClaimRow[]>(
       `WITH cand AS (
-         SELECT id, in_flight_since, next_attempt_at, deadline_at,
+         SELECT id, in_flight_since, next_attempt_at, deadline_at, released_at,
                 (in_flight_since IS NOT NULL
                  AND in_flight_since >= now() - $3::int * interval '1 millisecond') AS busy
          FROM deliveries
          WHERE id = ANY($1::text[]) AND status = 'pending'
          ORDER BY id FOR UPDATE
+       ), mine AS (
+         SELECT DISTINCT cand.id, cand.busy, cand.in_flight_since, cand.next_attempt_at, cand.deadline_at
+         FROM cand JOIN unnest($1::text[], $4::text[]) AS j(id, token)
+           ON j.id = cand.id AND cand.released_at = NULLIF(j.token, '')::timestamptz
        ), expired AS (
          UPDATE deliveries d SET ${failDeliverySetSql(`'deadline_exceeded'`)}
          FROM cand WHERE d.id = cand.id AND NOT cand.busy AND cand.deadline_at <= now()
@@ -144,11 +145,11 @@ export class DeliveryAttemptsRepository {
                    d.last_error, d.last_status_code
        ), upd AS (
          UPDATE deliveries d SET in_flight_since = now(), attempt_count = d.attempt_count + 1, updated_at = now()
-         FROM cand
-         WHERE d.id = cand.id AND NOT cand.busy AND cand.deadline_at > now()
-           AND coalesce(cand.next_attempt_at, now()) <= now()
+         FROM mine
+         WHERE d.id = mine.id AND NOT mine.busy AND mine.deadline_at > now()
+           AND coalesce(mine.next_attempt_at, now()) <= now()
          RETURNING d.id, d.application_id, d.endpoint_id, d.event_id, d.attempt_count, d.attempt_base, d.deadline_at,
-                   cand.in_flight_since AS interrupted_since, cand.next_attempt_at AS due_at,
+                   mine.in_flight_since AS interrupted_since, mine.next_attempt_at AS due_at,
                    d.in_flight_since::text AS claim_token
        ), interrupted AS (
          INSERT INTO attempts (id, delivery_id, application_id, endpoint_id, event_id, number, started_at, url,
@@ -163,33 +164,25 @@ export class DeliveryAttemptsRepository {
        SELECT 'claimed' AS kind, upd.id, upd.application_id, upd.endpoint_id, upd.event_id, upd.attempt_count,
               upd.attempt_base, upd.deadline_at, upd.interrupted_since IS NOT NULL AS interrupted, e.event_type,
               e.created_at AS event_created_at, e.payload::text AS payload, upd.due_at, upd.claim_token,
-              NULL::timestamptz AS not_before, false AS announced
+              false AS announced
        FROM upd JOIN events e ON e.id = upd.event_id
        UNION ALL
-       SELECT 'expired', x.id, NULL, NULL, NULL, NULL, NULL, NULL, false, NULL, NULL, NULL, NULL, NULL, NULL,
+       SELECT 'expired', x.id, NULL, NULL, NULL, NULL, NULL, NULL, false, NULL, NULL, NULL, NULL, NULL,
               EXISTS (SELECT 1 FROM ops_in WHERE ops_in.ref = x.id)
-       FROM expired x
-       UNION ALL
-       SELECT 'deferred', c.id, NULL, NULL, NULL, NULL, NULL, NULL, false, NULL, NULL, NULL, NULL, NULL,
-              CASE WHEN c.busy THEN c.in_flight_since + $3::int * interval '1 millisecond'
-                   ELSE c.next_attempt_at END,
-              false
-       FROM cand c
-       WHERE c.busy OR (c.deadline_at > now() AND c.next_attempt_at > now())`,
-      ids,
+       FROM expired x`,
+      items.map((i) => i.deliveryId),
       INTERRUPTED_MESSAGE,
       presumedLostAfterMs,
+      items.map((i) => i.releaseToken),
     );
     const byId = new Map(rows.map((r) => [r.id, r]));
     const answered = new Set<string>();
-    return ids.map((id) => {
+    return items.map(({ deliveryId: id }) => {
       const r = byId.get(id);
       if (!r) return null;
-      // The same delivery twice in one batch (two jobs for it in this process): only the first gets the claim;
-      // the other waits like any claim that finds an attempt in flight.
-      if (answered.has(id)) return { notBefore: new Date(Date.now() + presumedLostAfterMs) };
+      // The same delivery twice in one batch: only the first place gets the claim.
+      if (answered.has(id)) return null;
       answered.add(id);
-      if (r.kind === 'deferred') return { notBefore: r.not_before as Date };
       if (r.kind === 'expired') return { expired: { deliveryId: r.id, announced: r.announced } };
       return {
         deliveryId: r.id,
@@ -272,6 +265,7 @@ export class DeliveryAttemptsRepository {
            UPDATE deliveries d SET
              status = (CASE v.outcome WHEN 'retrying' THEN 'pending' ELSE v.outcome END)::delivery_status,
              in_flight_since = NULL,
+             released_at = NULL,
              next_attempt_at = v.next_attempt_at,
              last_status_code = v.response_status,
              last_error = v.last_error,
@@ -311,31 +305,32 @@ export class DeliveryAttemptsRepository {
     };
   }
 
-  /** Fails a pending delivery without an attempt (endpoint gone or disabled before it was tried). */
-  async failWithoutAttempt(deliveryId: string, reason: string): Promise<void> {
+  /** Fails pending deliveries without an attempt (endpoint gone or disabled before they were tried). */
+  async failWithoutAttempt(deliveryIds: string[], reason: string): Promise<void> {
     await this.prisma.$executeRawUnsafe(
-      `UPDATE deliveries SET ${failDeliverySetSql('$2')} WHERE id = $1 AND status = 'pending'`,
-      deliveryId,
+      `UPDATE deliveries SET ${failDeliverySetSql('$2')} WHERE id = ANY($1::text[]) AND status = 'pending'`,
+      deliveryIds,
       reason,
     );
   }
 
-  /** Pending deliveries due for a while (their job was lost) — the reconciler re-enqueues them. */
-  async findStranded(
-    olderThan: Date,
-    inFlightBefore: Date,
-    limit: number,
-  ): Promise<{ deliveryId: string; endpointId: string }[]> {
-    const rows = await this.prisma.$queryRawUnsafe<{ id: string; endpoint_id: string }[]>(
-      `SELECT id, endpoint_id FROM deliveries
-       WHERE status = 'pending' AND next_attempt_at <= $1
-         AND (in_flight_since IS NULL OR in_flight_since < $2)
-       ORDER BY next_attempt_at LIMIT $3`,
-      olderThan,
+  /**
+   * Releases whose job was lost (Redis wiped, a worker killed before its claim, a dispatcher's job never added):
+   * released before `releasedBefore` with no attempt in flight since `inFlightBefore`. They become releasable
+   * again (their credit returns to the endpoint) and the dispatcher releases them anew; a stale job that turns up
+   * later finds its token not in force. Returns how many.
+   */
+  async releaseLost(releasedBefore: Date, inFlightBefore: Date, limit: number): Promise<number> {
+    return this.prisma.$executeRawUnsafe(
+      `UPDATE deliveries SET released_at = NULL
+       WHERE id IN (SELECT id FROM deliveries
+                    WHERE status = 'pending' AND released_at IS NOT NULL AND released_at < $1
+                      AND (in_flight_since IS NULL OR in_flight_since < $2)
+                    LIMIT $3 FOR UPDATE SKIP LOCKED)`,
+      releasedBefore,
       inFlightBefore,
       limit,
     );
-    return rows.map((r) => ({ deliveryId: r.id, endpointId: r.endpoint_id }));
   }
 
   /**

@@ -12,8 +12,9 @@ import { AttemptRecord, ClaimedDelivery, ExpiredDelivery } from './delivery-atte
 export class DeliveryObserver {
   constructor(private readonly metrics: WorkerMetrics) {}
 
-  throttled(reason: 'endpoint_in_flight' | 'rate_limit' | 'claim_deferred'): void {
-    this.metrics.throttled.inc({ reason });
+  /** A job's delivery was not attempted here: another attempt of it is in flight in this process. */
+  claimSkipped(): void {
+    this.metrics.claimsSkipped.inc();
   }
 
   /** An attempt result is being written again (the database was unavailable). */
@@ -65,7 +66,7 @@ export class DeliveryObserver {
     if (expired) this.metrics.reconcilerActions.inc({ action: 'expired' }, expired);
   }
 
-  outboxRelayed(n: number): void {
-    if (n) this.metrics.outboxRelayed.inc(n);
+  deliveriesReleased(n: number): void {
+    if (n) this.metrics.deliveriesReleased.inc(n);
   }
 }

@@ -3,8 +3,8 @@ import { Module } from '@nestjs/common';
 import { AppConfig } from '@tern/config';
 import { WorkerMetrics } from '@tern/observability';
 import { CoreModule } from '../core.module';
-import { OutboxRelayService } from '../outbox/outbox-relay.service';
-import { OutboxRepository } from '../outbox/outbox.repository';
+import { DispatchRepository } from '../dispatch/dispatch.repository';
+import { DispatcherService } from '../dispatch/dispatcher.service';
 import { DELIVERY_QUEUE } from '../queue/queue.constants';
 import { RetentionService } from '../retention/retention.service';
 import { ATTEMPT_SENDER, webhookSenderFor } from './attempt-sender';
@@ -18,8 +18,8 @@ const providers = [
   DeliveryAttemptsRepository,
   DeliveryService,
   EndpointConfigCache,
-  OutboxRepository,
-  OutboxRelayService,
+  DispatchRepository,
+  DispatcherService,
   ReconcilerService,
   RetentionService,
   DeliveryObserver,
@@ -28,7 +28,7 @@ const providers = [
 ];
 
 /**
- * The delivery engine's services (worker only): relay, attempts, reconciler, retention purge, the worker's
+ * The delivery engine's services (worker only): dispatcher, attempts, reconciler, retention purge, the worker's
  * metrics, and the BullMQ queue.
  */
 @Module({

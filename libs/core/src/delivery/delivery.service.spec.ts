@@ -4,7 +4,7 @@ import type { AppConfig } from '@tern/config';
 import type { SendRequest, SendResult } from '@tern/delivery-http';
 import { Webhook } from 'standardwebhooks';
 import type { EndpointsService } from '../endpoints/endpoints.service';
-import type { RedisService } from '../redis/redis.service';
+import type { DispatcherService } from '../dispatch/dispatcher.service';
 import type { AttemptSender } from './attempt-sender';
 import type {
   AttemptRecord,
@@ -18,7 +18,7 @@ import type { CachedEndpoint, EndpointConfigCache } from './endpoint-config-cach
 
 /**
  * DeliveryService's orchestration with its I/O replaced (the claim and record statements, the endpoint cache, the
- * HTTP sender): what it sends, what it records, what it tells the processor. The statements themselves are tested
+ * HTTP sender): what it sends, what it records, what it returns. The statements themselves are tested
  * on a real database (test/repositories), the sender against loopback receivers (webhook-sender.spec.ts).
  */
 const SECRET = 'whsec_' + Buffer.alloc(32, 7).toString('base64');
@@ -30,8 +30,6 @@ const CONFIG = {
   RETRY_JITTER: 0,
   RECORD_RETRY_BASE_DELAY_MS: 1,
   RECORD_RETRY_MAX_DELAY_MS: 5,
-  ENDPOINT_MAX_IN_FLIGHT: 1,
-  QUEUE_PREFIX: 'unit',
 } as AppConfig;
 
 function endpoint(over: Partial<CachedEndpoint['config']> = {}): CachedEndpoint {
@@ -81,15 +79,15 @@ function harness(o: {
   const invalidated: string[] = [];
   const failures = [...(o.recordFailures ?? [])];
   const repo = {
-    claim: async (ids: string[]) => ids.map(() => claim()),
+    claim: async (items: unknown[]) => items.map(() => claim()),
     record: async (rs: AttemptRecord[]): Promise<RecordResult> => {
       const f = failures.shift();
       if (f) throw f;
       recorded.push(...rs);
       return { applied: rs.map(() => true), operationalEvents: [] };
     },
-    failWithoutAttempt: async (id: string, reason: string) => {
-      failedWithout.push([id, reason]);
+    failWithoutAttempt: async (ids: string[], reason: string) => {
+      for (const id of ids) failedWithout.push([id, reason]);
     },
   } as unknown as DeliveryAttemptsRepository;
   const cache = {
@@ -109,17 +107,21 @@ function harness(o: {
     },
     close: async () => undefined,
   };
-  const service = new DeliveryService(CONFIG, repo, cache, endpoints, {} as RedisService, observer, sender);
-  return { service, sent, recorded, failedWithout, disabled, invalidated };
+  let wakes = 0;
+  const dispatcher = { wake: () => void wakes++ } as unknown as DispatcherService;
+  const service = new DeliveryService(CONFIG, repo, cache, endpoints, observer, dispatcher, sender);
+  return { service, sent, recorded, failedWithout, disabled, invalidated, wakes: () => wakes };
 }
 
-const job = { deliveryId: 'dlv_1', endpointId: 'ep_1' };
+const released = (deliveryId: string) => ({ deliveryId, releaseToken: '2026-12-07 06:00:00.000+00' });
+const job = { endpointId: 'ep_1', deliveries: [released('dlv_1')] };
 
 describe('DeliveryService (its I/O replaced)', () => {
   it('sends the payload as stored, signed per Standard Webhooks, with the custom headers; logs their names only', async () => {
     const h = harness({});
-    assert.deepEqual(await h.service.attempt(job), { kind: 'done', outcome: 'succeeded' });
+    assert.deepEqual(await h.service.deliver(job), ['succeeded']);
     assert.equal(h.sent.length, 1);
+    assert.equal(h.wakes(), 1, 'the dispatcher is woken: the credit is back');
     const req = h.sent[0];
     assert.equal(
       req.body,
@@ -135,21 +137,30 @@ describe('DeliveryService (its I/O replaced)', () => {
     assert.equal(r.nextAttemptAt, null);
   });
 
-  it('a 500 is recorded retrying and the job comes back at the next attempt time', async () => {
+  it('a 500 is recorded retrying with its next attempt time (the retry waits in Postgres)', async () => {
     const h = harness({ answer: () => ({ statusCode: 500, durationMs: 2, responseBody: 'boom' }) });
     const before = Date.now();
-    const result = await h.service.attempt(job);
-    assert.equal(result.kind, 'retry');
-    const at = (result as { at: Date }).at.getTime();
+    assert.deepEqual(await h.service.deliver(job), ['retrying']);
+    const at = h.recorded[0].nextAttemptAt?.getTime() ?? 0;
     assert.ok(at >= before + 1000 - 50, `next attempt ${at - before} ms after`);
     assert.equal(h.recorded[0].outcome, 'retrying');
     assert.equal(h.recorded[0].lastError, 'http_500');
-    assert.equal(h.recorded[0].nextAttemptAt?.getTime(), at);
+  });
+
+  it('attempts every delivery of a job at once', async () => {
+    const pending: ((r: SendResult) => void)[] = [];
+    const h = harness({ answer: () => new Promise<SendResult>((resolve) => pending.push(resolve)) });
+    const run = h.service.deliver({ endpointId: 'ep_1', deliveries: [released('dlv_1'), released('dlv_2')] });
+    while (h.sent.length < 2) await new Promise((r) => setImmediate(r));
+    assert.equal(h.service.inFlightFor('ep_1'), 2);
+    for (const answer of pending) answer({ statusCode: 204, durationMs: 1 });
+    assert.deepEqual(await run, ['succeeded', 'succeeded']);
+    assert.equal(h.service.inFlightFor('ep_1'), 0);
   });
 
   it('a 410 disables the endpoint and drops it from the cache', async () => {
     const h = harness({ answer: () => ({ statusCode: 410, durationMs: 2 }) });
-    assert.deepEqual(await h.service.attempt(job), { kind: 'done', outcome: 'failed' });
+    assert.deepEqual(await h.service.deliver(job), ['failed']);
     assert.deepEqual(h.disabled, ['ep_1']);
     assert.deepEqual(h.invalidated, ['ep_1']);
   });
@@ -161,29 +172,27 @@ describe('DeliveryService (its I/O replaced)', () => {
       [null, 'endpoint_deleted'],
     ] as const) {
       const h = harness({ endpoint: ep });
-      assert.deepEqual(await h.service.attempt(job), { kind: 'done', outcome: 'skipped' });
+      assert.deepEqual(await h.service.deliver(job), ['skipped']);
       assert.deepEqual(h.failedWithout, [['dlv_1', reason]]);
       assert.equal(h.sent.length, 0);
     }
   });
 
-  it('at ENDPOINT_MAX_IN_FLIGHT a second job for the endpoint is throttled, not claimed', async () => {
+  it('a delivery this process is already attempting is skipped, not sent twice', async () => {
     let answer!: (r: SendResult) => void;
     const h = harness({ answer: () => new Promise<SendResult>((resolve) => (answer = resolve)) });
-    const first = h.service.attempt(job);
+    const first = h.service.deliver(job);
     while (h.sent.length === 0) await new Promise((r) => setImmediate(r));
-    const second = await h.service.attempt({ deliveryId: 'dlv_2', endpointId: 'ep_1' });
-    assert.equal(second.kind, 'throttled');
-    assert.equal(h.service.inFlightFor('ep_1'), 1);
+    assert.deepEqual(await h.service.deliver(job), ['skipped']);
     answer({ statusCode: 204, durationMs: 1 });
-    assert.deepEqual(await first, { kind: 'done', outcome: 'succeeded' });
-    assert.equal(h.service.inFlightFor('ep_1'), 0);
+    assert.deepEqual(await first, ['succeeded']);
+    assert.equal(h.sent.length, 1);
   });
 
   it('a result whose write hits an unavailable database is written again, not failed', async () => {
     const unavailable = Object.assign(new Error('connection refused'), { code: 'ECONNREFUSED' });
     const h = harness({ recordFailures: [unavailable, unavailable] });
-    assert.deepEqual(await h.service.attempt(job), { kind: 'done', outcome: 'succeeded' });
+    assert.deepEqual(await h.service.deliver(job), ['succeeded']);
     assert.equal(h.recorded.length, 1);
     assert.equal(h.sent.length, 1, 'sent once: only the write was retried');
   });

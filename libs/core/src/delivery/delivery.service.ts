@@ -11,40 +11,34 @@ import {
 } from '@tern/delivery-rules';
 import { isRetryableDatabaseError } from '@tern/database';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { MicroBatcher } from '../common/micro-batcher';
 import type { RecordedOutcome } from '../deliveries/delivery.model';
 import { EndpointsService } from '../endpoints/endpoints.service';
-import { DeliveryJobData } from '../queue/queue.constants';
-import { RedisService } from '../redis/redis.service';
+import { DispatcherService } from '../dispatch/dispatcher.service';
+import { DeliveryJobData, ReleasedDelivery } from '../queue/queue.constants';
 import { TERN_VERSION } from '../version';
 import { ATTEMPT_SENDER, AttemptSender } from './attempt-sender';
 import {
   AttemptRecord,
   ClaimedDelivery,
-  DeferredClaim,
   DeliveryAttemptsRepository,
   ExpiredClaim,
 } from './delivery-attempts.repository';
 import { DeliveryObserver } from './delivery-observer';
-import { EndpointConfigCache } from './endpoint-config-cache';
-import { ThrottleBackoff } from './throttle-backoff';
+import { CachedEndpoint, EndpointConfigCache } from './endpoint-config-cache';
 
-/** What the processor does with the job after an attempt. */
-export type AttemptResult =
-  | { kind: 'done'; outcome: 'succeeded' | 'failed' | 'skipped' }
-  | { kind: 'retry'; at: Date }
-  /** Not due yet, or another attempt of the delivery is in flight: run the job again at `at`. */
-  | { kind: 'deferred'; at: Date }
-  | { kind: 'throttled'; delayMs: number };
+/** How each delivery of a job ended in this process. */
+export type AttemptResult = 'succeeded' | 'failed' | 'retrying' | 'skipped';
 
 /** Claims and results are batched: at most this many per statement, and at most this long a wait. */
 export const CLAIM_BATCH = { maxSize: 200, maxWaitMs: 2 };
 export const RECORD_BATCH = { maxSize: 200, maxWaitMs: 2 };
 
 /**
- * One attempt of one delivery: claim it, build and sign the request, send it, classify the outcome, record the
- * attempt and schedule what comes next. The rules themselves live in @tern/delivery-rules.
+ * The attempts of a job — deliveries of one endpoint released together by the dispatcher: claim each, build and
+ * sign the request, send it, classify the outcome, record the attempt and what comes next (a retry waits in
+ * Postgres until the dispatcher releases it again). The limits per endpoint (in flight, rate, fairness) were
+ * applied before the job existed; the rules themselves live in @tern/delivery-rules.
  */
 @Injectable()
 export class DeliveryService implements OnApplicationShutdown {
@@ -56,18 +50,16 @@ export class DeliveryService implements OnApplicationShutdown {
   private readonly inFlight = new Map<string, number>();
   /** Deliveries this process has an attempt of in flight (from claim to record). */
   private readonly deliveriesInFlight = new Set<string>();
-  private readonly backoff = new ThrottleBackoff();
-  private readonly limiters = new Map<number, RateLimiterRedis>();
-  private readonly claims: MicroBatcher<string, ClaimedDelivery | ExpiredClaim | DeferredClaim | null>;
+  private readonly claims: MicroBatcher<ReleasedDelivery, ClaimedDelivery | ExpiredClaim | null>;
   private readonly results: MicroBatcher<AttemptRecord, boolean>;
 
   constructor(
-    private readonly config: AppConfig,
+    config: AppConfig,
     private readonly repo: DeliveryAttemptsRepository,
     private readonly cache: EndpointConfigCache,
     private readonly endpoints: EndpointsService,
-    private readonly redis: RedisService,
     private readonly observer: DeliveryObserver,
+    private readonly dispatcher: DispatcherService,
     @Inject(ATTEMPT_SENDER) private readonly sender: AttemptSender,
   ) {
     this.policy = {
@@ -84,7 +76,7 @@ export class DeliveryService implements OnApplicationShutdown {
       graceMs: config.RECONCILER_GRACE_MS,
     });
     this.claims = new MicroBatcher(
-      (ids) => this.repo.claim(ids, this.presumedLostAfterMs),
+      (items) => this.repo.claim(items, this.presumedLostAfterMs),
       CLAIM_BATCH.maxSize,
       CLAIM_BATCH.maxWaitMs,
     );
@@ -111,62 +103,54 @@ export class DeliveryService implements OnApplicationShutdown {
     return this.inFlight.get(endpointId) ?? 0;
   }
 
-  async attempt(job: DeliveryJobData): Promise<AttemptResult> {
+  /**
+   * Attempts every delivery of the job at once. Throws (so BullMQ runs the job again) if any attempt hit a fault
+   * that is not an outcome (database down past the record retries); the re-run skips what was recorded.
+   */
+  async deliver(job: DeliveryJobData): Promise<AttemptResult[]> {
     const endpoint = await this.cache.get(job.endpointId);
     if (!endpoint || endpoint.config.deleted || endpoint.config.disabled) {
       const reason = !endpoint || endpoint.config.deleted ? 'endpoint_deleted' : 'endpoint_disabled';
-      await this.repo.failWithoutAttempt(job.deliveryId, reason);
-      return { kind: 'done', outcome: 'skipped' };
+      await this.repo.failWithoutAttempt(
+        job.deliveries.map((d) => d.deliveryId),
+        reason,
+      );
+      this.dispatcher.wake();
+      return job.deliveries.map(() => 'skipped');
     }
-    if (this.deliveriesInFlight.has(job.deliveryId)) {
-      // A second job for a delivery this process is attempting (a stalled job handed back, or re-enqueued after
-      // Redis lost it): it waits until the attempt in flight could be presumed lost.
-      this.observer.throttled('claim_deferred');
-      return { kind: 'deferred', at: new Date(Date.now() + this.presumedLostAfterMs) };
+    const settled = await Promise.allSettled(job.deliveries.map((d) => this.attempt(d, endpoint)));
+    // Recorded attempts gave their credits back: the dispatcher may release more of this endpoint.
+    this.dispatcher.wake();
+    const fault = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (fault) throw fault.reason;
+    return settled.map((r) => (r as PromiseFulfilledResult<AttemptResult>).value);
+  }
+
+  private async attempt(d: ReleasedDelivery, endpoint: CachedEndpoint): Promise<AttemptResult> {
+    // A second job for a delivery this process is attempting (a stalled job handed back): the attempt in flight
+    // records it.
+    if (this.deliveriesInFlight.has(d.deliveryId)) {
+      this.observer.claimSkipped();
+      return 'skipped';
     }
-    const busy = this.inFlight.get(job.endpointId) ?? 0;
-    if (busy >= this.config.ENDPOINT_MAX_IN_FLIGHT) {
-      this.observer.throttled('endpoint_in_flight');
-      return { kind: 'throttled', delayMs: this.backoff.bounce(job.endpointId) };
-    }
-    const limit = endpoint.config.rateLimitPerSecond;
-    if (limit) {
-      const wait = await this.rateLimitWait(job.endpointId, limit);
-      if (wait > 0) {
-        this.observer.throttled('rate_limit');
-        return { kind: 'throttled', delayMs: wait };
-      }
-    }
-    this.inFlight.set(job.endpointId, busy + 1);
-    this.deliveriesInFlight.add(job.deliveryId);
+    const endpointId = endpoint.config.id;
+    this.inFlight.set(endpointId, (this.inFlight.get(endpointId) ?? 0) + 1);
+    this.deliveriesInFlight.add(d.deliveryId);
     this.observer.attemptStarted();
-    // The endpoint's slot is held while the delivery is claimed and the request is out, and given back as soon as
-    // the response is in — recording the attempt doesn't occupy the endpoint.
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      this.backoff.completed(job.endpointId);
-      const n = (this.inFlight.get(job.endpointId) ?? 1) - 1;
-      if (n <= 0) this.inFlight.delete(job.endpointId);
-      else this.inFlight.set(job.endpointId, n);
-    };
     try {
-      const claim = await this.claims.add(job.deliveryId);
-      if (!claim) return { kind: 'done', outcome: 'skipped' };
-      if ('notBefore' in claim) {
-        this.observer.throttled('claim_deferred');
-        return { kind: 'deferred', at: claim.notBefore };
-      }
+      const claim = await this.claims.add(d);
+      if (!claim) return 'skipped';
       if ('expired' in claim) {
         this.observer.deliveriesExpired([claim.expired]);
-        return { kind: 'done', outcome: 'failed' };
+        return 'failed';
       }
-      return await this.send(claim, endpoint.config.url, endpoint.config.headers, endpoint.secrets, release);
+      return await this.send(claim, endpoint.config.url, endpoint.config.headers, endpoint.secrets);
     } finally {
-      this.deliveriesInFlight.delete(job.deliveryId);
+      this.deliveriesInFlight.delete(d.deliveryId);
       this.observer.attemptEnded();
-      release();
+      const n = (this.inFlight.get(endpointId) ?? 1) - 1;
+      if (n <= 0) this.inFlight.delete(endpointId);
+      else this.inFlight.set(endpointId, n);
     }
   }
 
@@ -175,7 +159,6 @@ export class DeliveryService implements OnApplicationShutdown {
     url: string,
     customHeaders: Record<string, string>,
     secrets: string[],
-    releaseEndpointSlot: () => void,
   ): Promise<AttemptResult> {
     const startedAt = new Date();
     const giveUpAt = startedAt.getTime() + this.presumedLostAfterMs;
@@ -190,7 +173,6 @@ export class DeliveryService implements OnApplicationShutdown {
       'webhook-signature': signature,
     };
     const result = await this.sender.send({ url, headers, body });
-    releaseEndpointSlot();
     const decision = decideAttempt(claim, result, this.policy, new Date());
     const outcome: RecordedOutcome = decision.outcome;
     const record: AttemptRecord = {
@@ -224,7 +206,7 @@ export class DeliveryService implements OnApplicationShutdown {
       this.logger.warn(
         `attempt ${claim.attemptNumber} of ${claim.deliveryId} was superseded; logged, not applied`,
       );
-      return { kind: 'done', outcome: 'skipped' };
+      return 'skipped';
     }
     this.observer.attemptRecorded(claim, record);
     if (decision.disableEndpoint) {
@@ -235,9 +217,7 @@ export class DeliveryService implements OnApplicationShutdown {
       );
       this.cache.invalidate(claim.endpointId);
     }
-    if (outcome === 'retrying' && decision.nextAttemptAt)
-      return { kind: 'retry', at: decision.nextAttemptAt };
-    return { kind: 'done', outcome: outcome === 'succeeded' ? 'succeeded' : 'failed' };
+    return outcome === 'succeeded' || outcome === 'retrying' ? outcome : 'failed';
   }
 
   /**
@@ -263,26 +243,6 @@ export class DeliveryService implements OnApplicationShutdown {
         }
         await sleep(delay);
       }
-    }
-  }
-
-  private async rateLimitWait(endpointId: string, perSecond: number): Promise<number> {
-    let limiter = this.limiters.get(perSecond);
-    if (!limiter) {
-      limiter = new RateLimiterRedis({
-        storeClient: this.redis.client,
-        keyPrefix: `${this.config.QUEUE_PREFIX}:rl:${perSecond}`,
-        points: perSecond,
-        duration: 1,
-      });
-      this.limiters.set(perSecond, limiter);
-    }
-    try {
-      await limiter.consume(endpointId, 1);
-      return 0;
-    } catch (err) {
-      if (err instanceof RateLimiterRes) return Math.max(10, err.msBeforeNext);
-      throw err;
     }
   }
 }

@@ -1,10 +1,7 @@
-import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '@tern/config';
 import { inFlightPresumedLostAfterMs } from '@tern/delivery-rules';
-import { Queue } from 'bullmq';
-import { withTimeout } from '../common/with-timeout';
-import { DELIVERY_QUEUE, deliveryJob } from '../queue/queue.constants';
+import { DispatcherService } from '../dispatch/dispatcher.service';
 import { DeliveryAttemptsRepository } from './delivery-attempts.repository';
 import { DeliveryObserver } from './delivery-observer';
 
@@ -12,10 +9,10 @@ import { DeliveryObserver } from './delivery-observer';
 export const RECONCILE_BATCH = 1000;
 
 /**
- * Postgres is the source of truth; Redis is transport. Periodically: re-enqueue pending deliveries that are due
- * (plus a grace period) but evidently have no live job — Redis flushed or restarted empty, or a relay crashed
- * between enqueue and commit — and fail pending deliveries past their deadline. Re-adding a job that is still live
- * is a no-op (jobId = delivery id), so every worker can run this at once.
+ * Postgres is the source of truth; Redis is transport. Periodically: release again the deliveries released
+ * RECONCILER_GRACE_MS ago whose attempt never started — their job was lost (Redis flushed or restarted empty, a
+ * worker killed before its claim) — and fail pending deliveries past their deadline. A stale job that turns up
+ * after all is skipped (its release token is no longer in force), so every worker can run this at once.
  */
 @Injectable()
 export class ReconcilerService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -28,8 +25,8 @@ export class ReconcilerService implements OnApplicationBootstrap, OnModuleDestro
   constructor(
     private readonly config: AppConfig,
     private readonly repo: DeliveryAttemptsRepository,
-    @InjectQueue(DELIVERY_QUEUE) private readonly queue: Queue,
     private readonly observer: DeliveryObserver,
+    private readonly dispatcher: DispatcherService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -57,20 +54,18 @@ export class ReconcilerService implements OnApplicationBootstrap, OnModuleDestro
     const failed = await this.repo.failPastDeadline(inFlightCutoff, RECONCILE_BATCH);
     const expired = failed.length;
     this.observer.deliveriesExpired(failed);
-    const stranded = await this.repo.findStranded(
+    const requeued = await this.repo.releaseLost(
       new Date(now.getTime() - grace),
       inFlightCutoff,
       RECONCILE_BATCH,
     );
-    if (stranded.length) {
-      await withTimeout(this.queue.addBulk(stranded.map((s) => deliveryJob(s))), 10_000, 'Redis addBulk');
-    }
-    this.totals.requeued += stranded.length;
+    if (requeued) this.dispatcher.wake();
+    this.totals.requeued += requeued;
     this.totals.expired += expired;
-    this.observer.reconciled(stranded.length, expired);
-    if (stranded.length || expired) {
-      this.logger.log(`reconciler: ${stranded.length} re-enqueued, ${expired} failed past deadline`);
+    this.observer.reconciled(requeued, expired);
+    if (requeued || expired) {
+      this.logger.log(`reconciler: ${requeued} released again, ${expired} failed past deadline`);
     }
-    return { requeued: stranded.length, expired };
+    return { requeued, expired };
   }
 }

@@ -6,6 +6,8 @@ export const ENDPOINT_DESCRIPTION_MAX_LENGTH = 500;
 export const ENDPOINT_EVENT_TYPES_MAX = 100;
 export const EVENT_TYPE_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 export const RATE_LIMIT_PER_SECOND_MAX = 10_000;
+/** Largest per-endpoint `maxInFlight`: the range AppConfig allows for ENDPOINT_MAX_IN_FLIGHT. */
+export const MAX_IN_FLIGHT_MAX = 1000;
 
 /**
  * Headers Tern sets itself: an endpoint cannot override them (compared lower-case; plus every "webhook-*").

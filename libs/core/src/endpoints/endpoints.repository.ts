@@ -27,6 +27,8 @@ export interface EndpointRecord {
   disabledReason: string | null;
   disabledAt: Date | null;
   rateLimitPerSecond: number | null;
+  /** Null = ENDPOINT_MAX_IN_FLIGHT. */
+  maxInFlight: number | null;
   headers: Record<string, string>;
   createdAt: Date;
   updatedAt: Date;
@@ -56,6 +58,7 @@ export interface NewEndpoint {
   disabled: boolean;
   disabledReason: string | null;
   rateLimitPerSecond: number | null;
+  maxInFlight: number | null;
   headers: Record<string, string>;
 }
 
@@ -68,6 +71,7 @@ export interface EndpointChanges {
   description?: string;
   eventTypes?: string[];
   rateLimitPerSecond?: number | null;
+  maxInFlight?: number | null;
   headers?: Record<string, string>;
   disabled?: boolean;
   disabledReason?: string | null;
@@ -149,6 +153,7 @@ function toRecord(r: EndpointRow, cipher: EndpointHeadersCipher): EndpointRecord
     disabledReason: r.disabledReason,
     disabledAt: r.disabledAt,
     rateLimitPerSecond: r.rateLimitPerSecond,
+    maxInFlight: r.maxInFlight,
     headers: headersOf(r, cipher),
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,

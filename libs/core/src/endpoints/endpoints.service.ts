@@ -29,6 +29,8 @@ export interface EndpointView {
   disabledReason: string | null;
   disabledAt: string | null;
   rateLimitPerSecond: number | null;
+  /** Most deliveries released at once across all workers; null = ENDPOINT_MAX_IN_FLIGHT. */
+  maxInFlight: number | null;
   headers: Record<string, string>;
   createdAt: string;
   updatedAt: string;
@@ -48,6 +50,8 @@ export interface CreateEndpointInput {
   eventTypes?: string[];
   disabled?: boolean;
   rateLimitPerSecond?: number | null;
+  /** Null = ENDPOINT_MAX_IN_FLIGHT. */
+  maxInFlight?: number | null;
   headers?: Record<string, string>;
   /** The customer's own "whsec_…" secret; generated when absent. */
   secret?: string;
@@ -62,6 +66,8 @@ export interface UpdateEndpointInput {
   /** Only with `disabled: true`. */
   disabledReason?: string | null;
   rateLimitPerSecond?: number | null;
+  /** Null = ENDPOINT_MAX_IN_FLIGHT. */
+  maxInFlight?: number | null;
   headers?: Record<string, string>;
 }
 
@@ -103,6 +109,7 @@ export class EndpointsService {
         disabled: input.disabled ?? false,
         disabledReason: null,
         rateLimitPerSecond: input.rateLimitPerSecond ?? null,
+        maxInFlight: input.maxInFlight ?? null,
         headers,
       },
       secret.row,
@@ -150,6 +157,7 @@ export class EndpointsService {
     if (input.description !== undefined) changes.description = input.description;
     if (input.eventTypes !== undefined) changes.eventTypes = uniq(input.eventTypes);
     if (input.rateLimitPerSecond !== undefined) changes.rateLimitPerSecond = input.rateLimitPerSecond;
+    if (input.maxInFlight !== undefined) changes.maxInFlight = input.maxInFlight;
     if (input.disabled !== undefined) changes.disabled = input.disabled;
     if (input.disabledReason !== undefined) {
       if (input.disabled !== true) {
@@ -228,6 +236,7 @@ function toView(r: EndpointRecord): EndpointView {
     disabledReason: r.disabledReason,
     disabledAt: r.disabledAt?.toISOString() ?? null,
     rateLimitPerSecond: r.rateLimitPerSecond,
+    maxInFlight: r.maxInFlight,
     headers: r.headers,
     createdAt: r.createdAt.toISOString(),
     updatedAt: r.updatedAt.toISOString(),

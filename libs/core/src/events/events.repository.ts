@@ -4,7 +4,7 @@ import { keysetAfter, newestFirst, PageCursor } from '../common/pagination';
 import type { DeliveryStatus } from '../deliveries/delivery.model';
 import {
   fanOutCtes,
-  notifyOutbox,
+  notifyDispatcher,
   subscribedEndpointSql,
   subscribedEndpointsJoin,
 } from '../deliveries/delivery-writes.sql';
@@ -221,11 +221,11 @@ export class EventsRepository {
   }
 
   /**
-   * Tells the outbox relay (LISTEN tern_outbox) that rows are waiting. Its own tiny transaction, after the
-   * write committed: see RelayWaker for why the notify is not part of the write.
+   * Tells the dispatchers (LISTEN tern_dispatch) that rows are waiting. Its own tiny transaction, after the
+   * write committed: see DispatchWaker for why the notify is not part of the write.
    */
-  async wakeOutboxRelay(): Promise<void> {
-    await notifyOutbox(this.prisma);
+  async wakeDispatcher(): Promise<void> {
+    await notifyDispatcher(this.prisma);
   }
 
   /**

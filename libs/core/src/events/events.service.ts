@@ -29,7 +29,7 @@ import {
 } from './events.views';
 import { InsertCoalescer } from './insert-coalescer';
 import { checkPayloadText } from './payload-text';
-import { RelayWaker } from './relay-waker';
+import { DispatchWaker } from './dispatch-waker';
 
 /** How often a write is retried when its idempotency key changes hands under it (a concurrent reuse). */
 const KEY_RACE_RETRIES = 3;
@@ -37,16 +37,16 @@ const KEY_RACE_RETRIES = 3;
 @Injectable()
 export class EventsService implements OnModuleDestroy {
   private readonly logger = new Logger(EventsService.name);
-  private readonly relayWaker: RelayWaker;
+  private readonly relayWaker: DispatchWaker;
   private readonly singles: InsertCoalescer<NewEventRow, EventSummaryRecord>;
 
   constructor(
     private readonly repo: EventsRepository,
     private readonly config: AppConfig,
   ) {
-    this.relayWaker = new RelayWaker(
-      () => this.repo.wakeOutboxRelay(),
-      (err) => this.logger.warn(`Could not wake the outbox relay (it will poll): ${String(err)}`),
+    this.relayWaker = new DispatchWaker(
+      () => this.repo.wakeDispatcher(),
+      (err) => this.logger.warn(`Could not wake the dispatchers (they poll): ${String(err)}`),
     );
     // Half the pool for event writes leaves the rest to authentication and reads.
     this.singles = new InsertCoalescer(

@@ -1,18 +1,27 @@
 import type { JobsOptions } from 'bullmq';
 
-/** The one BullMQ queue: one job per delivery, jobId = delivery id, data = ids only (no payloads, no secrets). */
+/**
+ * The one BullMQ queue. A job carries deliveries of one endpoint released together by the dispatcher (ids and
+ * release tokens only: no payloads, no secrets).
+ */
 export const DELIVERY_QUEUE = 'deliveries';
 
-export interface DeliveryJobData {
+/** A released delivery: its id and the release it belongs to (deliveries.released_at as Postgres wrote it). */
+export interface ReleasedDelivery {
   deliveryId: string;
+  releaseToken: string;
+}
+
+export interface DeliveryJobData {
   endpointId: string;
+  deliveries: ReleasedDelivery[];
 }
 
 /**
- * Job options. Retries of a delivery are scheduled by the delivery service itself (the job is moved to delayed),
- * so BullMQ's own `attempts` only cover infrastructure faults (database down mid-job): a few, with backoff.
- * Finished jobs (completed or failed) are removed so a later redelivery or reconciliation can reuse the delivery id
- * as jobId: the attempt log in Postgres is the record, not BullMQ.
+ * Job options. Retries of a delivery wait in Postgres (next_attempt_at) and are released again by the dispatcher,
+ * so BullMQ's own `attempts` only cover infrastructure faults (database down mid-job): a few, with backoff; a
+ * re-run skips the deliveries already recorded (their release token no longer holds). Finished jobs are removed:
+ * the attempt log in Postgres is the record, not BullMQ.
  */
 export const DELIVERY_JOB_OPTIONS: JobsOptions = {
   attempts: 8,
@@ -22,13 +31,17 @@ export const DELIVERY_JOB_OPTIONS: JobsOptions = {
 };
 
 /** Postgres NOTIFY channels. */
-export const OUTBOX_CHANNEL = 'tern_outbox';
+export const DISPATCH_CHANNEL = 'tern_dispatch';
 export const ENDPOINT_CHANGED_CHANNEL = 'tern_endpoint_changed';
 
-export function deliveryJob(d: DeliveryJobData, delayMs = 0) {
+/** One job; its id is unique per release (first delivery and release time), so a re-release never collides. */
+export function deliveryJob(d: DeliveryJobData, releasedAtMs: number) {
   return {
     name: 'deliver',
     data: d,
-    opts: { ...DELIVERY_JOB_OPTIONS, jobId: d.deliveryId, ...(delayMs > 0 ? { delay: delayMs } : {}) },
+    opts: {
+      ...DELIVERY_JOB_OPTIONS,
+      jobId: `rel_${d.deliveries[0]?.deliveryId ?? d.endpointId}_${releasedAtMs}`,
+    },
   };
 }

@@ -28,16 +28,8 @@ export class RetentionRepository {
         ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED)`;
   }
 
-  /** Deletes outbox rows relayed before `before`. Returns how many. */
-  async deleteDispatchedOutbox(before: Date, limit: number): Promise<number> {
-    return this.prisma.$executeRaw`
-      DELETE FROM outbox WHERE id IN (
-        SELECT id FROM outbox WHERE dispatched_at < ${before}
-        ORDER BY dispatched_at LIMIT ${limit} FOR UPDATE SKIP LOCKED)`;
-  }
-
   /**
-   * Deletes events created before `before` that have no pending delivery, with their deliveries, outbox rows and
+   * Deletes events created before `before` that have no pending delivery, with their deliveries and
    * attempts (foreign keys cascade). The candidates' deliveries are locked and checked again in the statement, so
    * a delivery put back to pending meanwhile (a redelivery) keeps its event. Returns how many candidates were
    * looked at (fewer than `limit` = nothing older is left) and how many events were deleted.

@@ -3,21 +3,17 @@ import { AppConfig } from '@tern/config';
 import { WorkerMetrics } from '@tern/observability';
 import { RetentionRepository } from './retention.repository';
 
-/** Dispatched outbox rows are only a trace of the relay: kept one day whatever RETENTION_DAYS says. */
-export const OUTBOX_RETENTION_MS = 86_400_000;
-
 export interface RetentionPassResult {
   attempts: number;
-  outbox: number;
   events: number;
 }
 
 /**
  * The retention purge (worker). Every RETENTION_INTERVAL_MS: deletes attempts older than RETENTION_DAYS, then
- * relayed outbox rows older than a day, then events older than RETENTION_DAYS with their deliveries (and whatever
- * attempts and outbox rows they still have) — never an event that has a pending delivery. Batches of
- * RETENTION_BATCH_SIZE rows, one short statement each, back to back until less than a batch is left; stops
- * between batches on shutdown. RETENTION_DAYS=0 keeps events and attempts forever (outbox rows are still purged).
+ * events older than RETENTION_DAYS with their deliveries (and whatever attempts they still have) — never an event
+ * that has a pending delivery. Batches of RETENTION_BATCH_SIZE rows, one short statement each, back to back until
+ * less than a batch is left; stops between batches on shutdown. RETENTION_DAYS=0 keeps events and attempts
+ * forever.
  */
 @Injectable()
 export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -58,30 +54,26 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
 
   /** One full pass. */
   async runOnce(now = new Date()): Promise<RetentionPassResult> {
-    const result: RetentionPassResult = { attempts: 0, outbox: 0, events: 0 };
+    const result: RetentionPassResult = { attempts: 0, events: 0 };
     const days = this.config.RETENTION_DAYS;
     const cutoff = new Date(now.getTime() - days * 86_400_000);
     if (days > 0) {
       result.attempts = await this.purge('attempts', (n) => this.repo.deleteAttempts(cutoff, n));
     }
-    const outboxCutoff = new Date(now.getTime() - OUTBOX_RETENTION_MS);
-    result.outbox = await this.purge('outbox', (n) => this.repo.deleteDispatchedOutbox(outboxCutoff, n));
     if (days > 0) {
       result.events = await this.purge('events', async (n) => {
         const r = await this.repo.deleteEvents(cutoff, n);
         return { deleted: r.deleted, more: r.candidates >= n };
       });
     }
-    if (result.attempts || result.outbox || result.events) {
-      this.logger.log(
-        `retention: deleted ${result.events} events, ${result.attempts} attempts, ${result.outbox} outbox rows`,
-      );
+    if (result.attempts || result.events) {
+      this.logger.log(`retention: deleted ${result.events} events, ${result.attempts} attempts`);
     }
     return result;
   }
 
   private async purge(
-    table: 'attempts' | 'outbox' | 'events',
+    table: 'attempts' | 'events',
     batch: (limit: number) => Promise<number | { deleted: number; more: boolean }>,
   ): Promise<number> {
     const limit = this.config.RETENTION_BATCH_SIZE;

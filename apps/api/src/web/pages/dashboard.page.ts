@@ -289,6 +289,12 @@ export function endpointPage(vm: {
             ep.rateLimitPerSecond ? `${ep.rateLimitPerSecond} / s` : html`<span class="faint">none</span>`,
           ],
           [
+            'Max in flight',
+            ep.maxInFlight !== null
+              ? String(ep.maxInFlight)
+              : html`<span class="faint">default (ENDPOINT_MAX_IN_FLIGHT)</span>`,
+          ],
+          [
             'Custom headers',
             headerNames.length
               ? html`<span class="mono small">${headerNames.join(', ')}</span>

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RelayWaker } from './relay-waker';
+import { DispatchWaker } from './dispatch-waker';
 
-describe('RelayWaker', () => {
+describe('DispatchWaker', () => {
   it('folds many pokes into few wake-ups, and never loses the last one', async () => {
     let wakes = 0;
-    const w = new RelayWaker(
+    const w = new DispatchWaker(
       async () => {
         wakes++;
         await sleep(20);
@@ -26,7 +26,7 @@ describe('RelayWaker', () => {
   it('reports errors instead of throwing, and stops', async () => {
     const errors: unknown[] = [];
     let wakes = 0;
-    const w = new RelayWaker(
+    const w = new DispatchWaker(
       async () => {
         wakes++;
         throw new Error('db down');

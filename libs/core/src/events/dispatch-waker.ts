@@ -1,14 +1,14 @@
 /**
- * Wakes the outbox relay after commits, coalesced: however many events commit, at most one wake-up is in flight
+ * Wakes the dispatchers after commits, coalesced: however many events commit, at most one wake-up is in flight
  * and wake-ups start at least `minIntervalMs` apart; pokes that arrive meanwhile are folded into one more.
  *
  * Why not pg_notify inside the ingest statement: Postgres serialises the commits of every transaction that
  * notified (a global lock held until its commit record is flushed), which defeats group commit. Measured here
  * with 10 connections writing single events: about 300–380 events/s with the notify in the statement,
- * 820–1,100 without. A lost wake-up (crash between commit and notify) only delays a delivery until the relay's
- * next poll (RELAY_POLL_INTERVAL_MS).
+ * 820–1,100 without. A lost wake-up (crash between commit and notify) only delays a delivery until the dispatcher's
+ * next poll (DISPATCH_INTERVAL_MS).
  */
-export class RelayWaker {
+export class DispatchWaker {
   private inFlight = false;
   private pending = false;
   private timer: NodeJS.Timeout | null = null;

@@ -1,0 +1,210 @@
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import type { AppConfig } from '@tern/config';
+import { DispatchLimits, DispatchRepository, ReleasedBatch } from '@tern/core';
+import { PrismaService } from '@tern/database';
+import { createScratchDatabase, sql } from '../support/scratch-db';
+
+/**
+ * The dispatcher's statements against a real database: what one cycle releases (in-flight credits, rate tokens,
+ * fair shares, jobs per endpoint), that two dispatchers together never exceed an endpoint's cap, and that a failed
+ * publish releases nothing.
+ */
+describe('DispatchRepository: release cycles (real database)', () => {
+  let url: string;
+  let drop: () => Promise<void>;
+  let prismas: PrismaService[] = [];
+  let repo: DispatchRepository;
+  let other: DispatchRepository;
+
+  const LIMITS: DispatchLimits = {
+    budget: 1000,
+    endpoints: 100,
+    defaultMaxInFlight: 10,
+    perJob: 4,
+    rotation: 0,
+  };
+
+  before(async () => {
+    ({ url, drop } = await createScratchDatabase('dispatch_repo'));
+    prismas = [0, 1].map(() => new PrismaService({ DATABASE_URL: url, DATABASE_POOL_SIZE: 2 } as AppConfig));
+    repo = new DispatchRepository(prismas[0]);
+    other = new DispatchRepository(prismas[1]);
+  });
+  after(async () => {
+    for (const p of prismas) await p.$disconnect();
+    await drop?.();
+  });
+  beforeEach(async () => {
+    await sql(url, `TRUNCATE applications CASCADE`);
+  });
+
+  async function application(): Promise<string> {
+    const [{ id }] = await sql<{ id: string }>(
+      url,
+      `INSERT INTO applications (name) VALUES ('d') RETURNING id`,
+    );
+    return id;
+  }
+
+  async function endpoint(
+    app: string,
+    o: { maxInFlight?: number; rateLimitPerSecond?: number } = {},
+  ): Promise<string> {
+    const [{ id }] = await sql<{ id: string }>(
+      url,
+      `INSERT INTO endpoints (application_id, url, max_in_flight, rate_limit_per_second)
+       VALUES ($1, 'https://r.example.com/', $2, $3) RETURNING id`,
+      [app, o.maxInFlight ?? null, o.rateLimitPerSecond ?? null],
+    );
+    return id;
+  }
+
+  /** `n` pending deliveries to the endpoint, due `dueInMs` from now (one event each). */
+  async function deliveries(app: string, ep: string, n: number, dueInMs = 0): Promise<void> {
+    await sql(
+      url,
+      `WITH ev AS (
+         INSERT INTO events (id, application_id, event_type, payload)
+         SELECT tern_id('evt'), $1, 't', '{}' FROM generate_series(1, $3::int) RETURNING id
+       )
+       INSERT INTO deliveries (id, application_id, event_id, endpoint_id, event_type, status, next_attempt_at,
+                               deadline_at)
+       SELECT tern_id('dlv'), $1, ev.id, $2, 't', 'pending', now() + $4::int * interval '1 ms',
+              now() + interval '1 day'
+       FROM ev`,
+      [app, ep, n, dueInMs],
+    );
+  }
+
+  async function released(ep: string): Promise<number> {
+    const [{ n }] = await sql<{ n: number }>(
+      url,
+      `SELECT count(*)::int AS n FROM deliveries WHERE endpoint_id = $1 AND released_at IS NOT NULL`,
+      [ep],
+    );
+    return n;
+  }
+
+  /** Cycles until one has nothing more (state rows are created by the first cycle that meets an endpoint). */
+  async function cycle(
+    r = repo,
+    limits = LIMITS,
+    publish: (b: ReleasedBatch[]) => Promise<void> = async () => undefined,
+  ) {
+    const published: ReleasedBatch[] = [];
+    for (let i = 0; i < 5; i++) {
+      const c = await r.releaseOnce(
+        limits,
+        async (b) => {
+          published.push(...b);
+          await publish(b);
+        },
+        10_000,
+      );
+      if (!c.more) return { ...c, published };
+    }
+    throw new Error('no end of cycles');
+  }
+
+  it('releases up to maxInFlight per endpoint, in jobs of at most perJob, with tokens the rows carry', async () => {
+    const app = await application();
+    const a = await endpoint(app, { maxInFlight: 6 });
+    const b = await endpoint(app); // ENDPOINT_MAX_IN_FLIGHT = 10
+    await deliveries(app, a, 20);
+    await deliveries(app, b, 3);
+    const { published } = await cycle();
+    assert.equal(await released(a), 6);
+    assert.equal(await released(b), 3);
+    for (const job of published) assert.ok(job.deliveries.length <= LIMITS.perJob);
+    assert.deepEqual(
+      published.filter((j) => j.endpointId === a).map((j) => j.deliveries.length),
+      [4, 2],
+    );
+    const tokens = await sql<{ id: string; token: string }>(
+      url,
+      `SELECT id, released_at::text AS token FROM deliveries WHERE released_at IS NOT NULL`,
+    );
+    const byId = new Map(tokens.map((t) => [t.id, t.token]));
+    for (const d of published.flatMap((j) => j.deliveries))
+      assert.equal(byId.get(d.deliveryId), d.releaseToken);
+
+    // Nothing more while they are in flight; two recorded (released_at cleared, done) → two more.
+    assert.equal((await cycle()).released, 0);
+    await sql(
+      url,
+      `UPDATE deliveries SET status = 'succeeded', released_at = NULL
+       WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = $1 AND released_at IS NOT NULL LIMIT 2)`,
+      [a],
+    );
+    assert.equal((await cycle()).released, 2);
+    assert.equal(await released(a), 6);
+  });
+
+  it('two dispatchers at once never release more than an endpoint’s cap between them', async () => {
+    const app = await application();
+    const ep = await endpoint(app, { maxInFlight: 5 });
+    await deliveries(app, ep, 200);
+    await cycle(); // creates the state row, releases 5
+    await sql(url, `UPDATE deliveries SET released_at = NULL WHERE endpoint_id = $1`, [ep]);
+    const slowPublish = () => new Promise<void>((r) => setTimeout(r, 150));
+    const [x, y] = await Promise.all([cycle(repo, LIMITS, slowPublish), cycle(other, LIMITS, slowPublish)]);
+    assert.equal(x.released + y.released, 5);
+    assert.equal(await released(ep), 5);
+  });
+
+  it('a rate-limited endpoint gets its tokens: a full second’s worth, then what refills', async () => {
+    const app = await application();
+    const ep = await endpoint(app, { maxInFlight: 100, rateLimitPerSecond: 5 });
+    await deliveries(app, ep, 100);
+    assert.equal((await cycle()).released, 5);
+    const soon = await cycle();
+    assert.ok(soon.released <= 1, `released ${soon.released} right after the burst`);
+    await new Promise((r) => setTimeout(r, 600));
+    const later = await cycle();
+    assert.ok(later.released >= 2 && later.released <= 4, `released ${later.released} after 600 ms`);
+  });
+
+  it('shares a cycle equally between applications, whatever their backlogs', async () => {
+    const appA = await application();
+    const appB = await application();
+    const a = await endpoint(appA, { maxInFlight: 500 });
+    const b = await endpoint(appB, { maxInFlight: 500 });
+    await deliveries(appA, a, 400);
+    await deliveries(appB, b, 30);
+    const limits = { ...LIMITS, budget: 40 };
+    await repo.releaseOnce(limits, async () => undefined, 10_000); // state rows
+    const c = await repo.releaseOnce(limits, async () => undefined, 10_000);
+    assert.equal(c.released, 40);
+    assert.equal(await released(a), 20);
+    assert.equal(await released(b), 20);
+    assert.equal(c.more, true, 'budget spent: go again');
+  });
+
+  it('a publish that fails releases nothing; not-due work reports when it falls due', async () => {
+    const app = await application();
+    const ep = await endpoint(app);
+    await deliveries(app, ep, 3);
+    await cycle(); // state row
+    await sql(url, `UPDATE deliveries SET released_at = NULL`);
+    await assert.rejects(
+      repo.releaseOnce(
+        LIMITS,
+        async () => {
+          throw new Error('Redis down');
+        },
+        10_000,
+      ),
+      /Redis down/,
+    );
+    assert.equal(await released(ep), 0);
+
+    await sql(url, `UPDATE deliveries SET next_attempt_at = now() + interval '30 seconds'`);
+    const c = await cycle();
+    assert.equal(c.released, 0);
+    assert.ok(
+      c.nextDueInMs !== null && c.nextDueInMs > 25_000 && c.nextDueInMs <= 30_000,
+      `${c.nextDueInMs}`,
+    );
+  });
+});
