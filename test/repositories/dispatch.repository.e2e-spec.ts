@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { AppConfig } from '@tern/config';
-import { DispatchLimits, DispatchRepository, ReleasedBatch } from '@tern/core';
+import { DispatchCycle, DispatchLimits, DispatchRepository, ReleasedBatch } from '@tern/core';
 import { PrismaService } from '@tern/database';
 import { createScratchDatabase, sql } from '../support/scratch-db';
 
@@ -23,6 +23,9 @@ describe('DispatchRepository: release cycles (real database)', () => {
     defaultMaxInFlight: 10,
     perJob: 4,
     rotation: 0,
+    circuit: { failureThreshold: 3, cooldownMinMs: 1000, cooldownMaxMs: 4000, probeTimeoutMs: 60_000 },
+    disableAfterMs: 5 * 86_400_000,
+    deadlineSeconds: 86_400,
   };
 
   before(async () => {
@@ -86,13 +89,17 @@ describe('DispatchRepository: release cycles (real database)', () => {
     return n;
   }
 
-  /** Cycles until one has nothing more (state rows are created by the first cycle that meets an endpoint). */
+  /**
+   * Cycles until one has nothing more (state rows are created by the first cycle that meets an endpoint); what was
+   * released, the circuit changes and the endpoints to disable are summed over the cycles.
+   */
   async function cycle(
     r = repo,
     limits = LIMITS,
     publish: (b: ReleasedBatch[]) => Promise<void> = async () => undefined,
   ) {
     const published: ReleasedBatch[] = [];
+    const sum = { released: 0, circuits: [] as DispatchCycle['circuits'], toDisable: [] as string[] };
     for (let i = 0; i < 5; i++) {
       const c = await r.releaseOnce(
         limits,
@@ -102,7 +109,10 @@ describe('DispatchRepository: release cycles (real database)', () => {
         },
         10_000,
       );
-      if (!c.more) return { ...c, published };
+      sum.released += c.released;
+      sum.circuits.push(...c.circuits);
+      sum.toDisable.push(...c.toDisable);
+      if (!c.more) return { ...c, ...sum, published };
     }
     throw new Error('no end of cycles');
   }
@@ -206,5 +216,109 @@ describe('DispatchRepository: release cycles (real database)', () => {
       c.nextDueInMs !== null && c.nextDueInMs > 25_000 && c.nextDueInMs <= 30_000,
       `${c.nextDueInMs}`,
     );
+  });
+
+  it('circuit: opens at the threshold (event written), one probe after the cool-down, closes on its success', async () => {
+    const app = await application();
+    const ep = await endpoint(app);
+    await sql(
+      url,
+      `INSERT INTO endpoints (application_id, url, kind) VALUES ($1, 'https://ops.example.com/', 'operational')`,
+      [app],
+    );
+    await deliveries(app, ep, 12);
+    await sql(url, `UPDATE endpoints SET failure_streak = 3 WHERE id = $1`, [ep]);
+    const opened = await cycle();
+    assert.deepEqual(opened.circuits, [{ endpointId: ep, transition: 'opened' }]);
+    assert.ok(opened.nextDueInMs !== null && opened.nextDueInMs <= 1000, `next ${opened.nextDueInMs}`);
+    assert.equal(await released(ep), 0, 'nothing is sent while the circuit is open');
+
+    await sql(
+      url,
+      `UPDATE endpoint_states SET circuit_next_probe_at = now() - interval '1 ms' WHERE endpoint_id = $1`,
+      [ep],
+    );
+    await cycle();
+    assert.equal(await released(ep), 1, 'one probe');
+    await cycle();
+    assert.equal(await released(ep), 1, 'no more while the probe is out');
+    const [st] = await sql<{ circuit_state: string }>(
+      url,
+      `SELECT circuit_state::text FROM endpoint_states WHERE endpoint_id = $1`,
+      [ep],
+    );
+    assert.equal(st.circuit_state, 'half_open');
+
+    // The probe succeeds (as the record statement writes it): the circuit closes, the backlog goes at the cap.
+    await sql(
+      url,
+      `UPDATE deliveries SET status = 'succeeded', released_at = NULL WHERE endpoint_id = $1 AND released_at IS NOT NULL`,
+      [ep],
+    );
+    await sql(url, `UPDATE endpoints SET failure_streak = 0 WHERE id = $1`, [ep]);
+    const closed = await cycle();
+    assert.deepEqual(closed.circuits, [{ endpointId: ep, transition: 'closed' }]);
+    assert.equal(await released(ep), 10);
+    const events = await sql<{ event_type: string }>(
+      url,
+      `SELECT event_type FROM events WHERE application_id = $1 AND event_type LIKE 'endpoint.circuit%' ORDER BY id`,
+      [app],
+    );
+    assert.deepEqual(
+      events.map((e) => e.event_type),
+      ['endpoint.circuit_opened', 'endpoint.circuit_closed'],
+    );
+  });
+
+  it('a failed probe reopens the circuit with the cool-down doubled', async () => {
+    const app = await application();
+    const ep = await endpoint(app);
+    await deliveries(app, ep, 5);
+    await sql(url, `UPDATE endpoints SET failure_streak = 3 WHERE id = $1`, [ep]);
+    await cycle();
+    await sql(url, `UPDATE endpoint_states SET circuit_next_probe_at = now() WHERE endpoint_id = $1`, [ep]);
+    assert.equal((await cycle()).released, 1);
+    await sql(url, `UPDATE deliveries SET released_at = NULL WHERE endpoint_id = $1`, [ep]);
+    await sql(url, `UPDATE endpoints SET failure_streak = 4 WHERE id = $1`, [ep]);
+    const r = await cycle();
+    assert.deepEqual(r.circuits, [{ endpointId: ep, transition: 'reopened' }]);
+    const [st] = await sql<{ circuit_state: string; circuit_cooldown_ms: number }>(
+      url,
+      `SELECT circuit_state::text, circuit_cooldown_ms FROM endpoint_states WHERE endpoint_id = $1`,
+      [ep],
+    );
+    assert.deepEqual(st, { circuit_state: 'open', circuit_cooldown_ms: 2000 });
+  });
+
+  it('auto-disable: failing with no success for ENDPOINT_DISABLE_AFTER_SECONDS → to be disabled', async () => {
+    const app = await application();
+    const ep = await endpoint(app);
+    await deliveries(app, ep, 2);
+    await sql(url, `UPDATE endpoints SET failure_streak = 1 WHERE id = $1`, [ep]);
+    assert.deepEqual((await cycle()).toDisable, []);
+    const [st] = await sql<{ marked: boolean }>(
+      url,
+      `SELECT failing_since > now() - interval '1 minute' AS marked FROM endpoint_states WHERE endpoint_id = $1`,
+      [ep],
+    );
+    assert.equal(st.marked, true, 'failing since this cycle');
+    await sql(url, `UPDATE deliveries SET released_at = NULL WHERE endpoint_id = $1`, [ep]);
+    // The clock, moved on: the endpoint has been failing for six days.
+    await sql(
+      url,
+      `UPDATE endpoint_states SET failing_since = now() - interval '6 days' WHERE endpoint_id = $1`,
+      [ep],
+    );
+    assert.deepEqual((await cycle()).toDisable, [ep]);
+    // A success (streak back to 0) clears the mark.
+    await sql(url, `UPDATE deliveries SET released_at = NULL WHERE endpoint_id = $1`, [ep]);
+    await sql(url, `UPDATE endpoints SET failure_streak = 0 WHERE id = $1`, [ep]);
+    assert.deepEqual((await cycle()).toDisable, []);
+    const [cleared] = await sql<{ failing_since: Date | null }>(
+      url,
+      `SELECT failing_since FROM endpoint_states WHERE endpoint_id = $1`,
+      [ep],
+    );
+    assert.equal(cleared.failing_since, null);
   });
 });

@@ -261,6 +261,33 @@ export class AppConfig {
   @Max(1000)
   ENDPOINT_MAX_IN_FLIGHT = 200;
 
+  /** Consecutive failed attempts to an endpoint that open its circuit (no attempts until a probe succeeds). */
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  CIRCUIT_FAILURE_THRESHOLD = 10;
+
+  /** First cool-down of an open circuit before its probe; each failed probe doubles it. */
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  CIRCUIT_COOLDOWN_MIN_SECONDS = 30;
+
+  /** Longest cool-down of an open circuit (at least CIRCUIT_COOLDOWN_MIN_SECONDS). */
+  @IsInt()
+  @Min(1)
+  @Max(86_400)
+  CIRCUIT_COOLDOWN_MAX_SECONDS = 1800;
+
+  /**
+   * An endpoint whose attempts kept failing with no success for this long is disabled (reason `failing`), its
+   * pending deliveries failed, `endpoint.disabled` sent. 0 = never.
+   */
+  @IsInt()
+  @Min(0)
+  @Max(31_536_000)
+  ENDPOINT_DISABLE_AFTER_SECONDS = 432_000;
+
   /** Most deliveries of one endpoint one BullMQ job carries (attempted concurrently by the worker that takes it). */
   @IsInt()
   @Min(1)

@@ -129,3 +129,87 @@ export function releaseAllowance(
   }
   return { allowance: 0, circuit: c };
 }
+
+/** The circuit as the dispatcher stores it (endpoint_states), with the failure streak it last saw at a probe. */
+export interface DispatchCircuit {
+  state: CircuitState;
+  openedAt: Date | null;
+  nextProbeAt: Date | null;
+  cooldownMs: number;
+  /** The endpoint's failure streak when the probe was released (half_open). */
+  probeStreak: number;
+}
+
+export const CLOSED_DISPATCH_CIRCUIT: DispatchCircuit = {
+  state: 'closed',
+  openedAt: null,
+  nextProbeAt: null,
+  cooldownMs: 0,
+  probeStreak: 0,
+};
+
+/**
+ * The circuit as the dispatcher sees it at the start of a cycle, from what the attempts recorded: the endpoint's
+ * failure streak (failed attempts since its last success, kept in Postgres by every worker's record statement)
+ * and its deliveries in flight. Returns the circuit to store, how many deliveries it lets the cycle release, and
+ * the transition to announce.
+ * - closed: opens once the streak reaches the threshold (cool-down = the minimum);
+ * - open: a success recorded meanwhile (streak back to 0: a straggler that was in flight) closes it; otherwise,
+ *   once the cool-down is over and nothing is in flight, one probe is released and the circuit is half_open;
+ * - half_open: the probe's result decides once nothing is in flight — streak reset → closed; streak grown →
+ *   open again with the cool-down doubled (up to the maximum); unchanged (the probe was lost or interrupted) →
+ *   another probe after probeTimeoutMs.
+ */
+export function circuitAtDispatch(
+  c: DispatchCircuit,
+  failureStreak: number,
+  inFlight: number,
+  now: Date,
+  policy: CircuitPolicy,
+): { circuit: DispatchCircuit; allowance: number; transition: CircuitTransition } {
+  assertCircuitPolicy(policy);
+  const t = now.getTime();
+  const openFor = (cooldownMs: number): DispatchCircuit => ({
+    state: 'open',
+    openedAt: now,
+    nextProbeAt: new Date(t + cooldownMs),
+    cooldownMs,
+    probeStreak: failureStreak,
+  });
+  const probe = (from: DispatchCircuit) => ({
+    circuit: {
+      ...from,
+      state: 'half_open' as const,
+      nextProbeAt: new Date(t + policy.probeTimeoutMs),
+      probeStreak: failureStreak,
+    },
+    allowance: 1,
+    transition: null,
+  });
+  switch (c.state) {
+    case 'closed':
+      if (failureStreak >= policy.failureThreshold) {
+        return { circuit: openFor(policy.cooldownMinMs), allowance: 0, transition: 'opened' };
+      }
+      return { circuit: c, allowance: Infinity, transition: null };
+    case 'open':
+      if (failureStreak === 0)
+        return { circuit: CLOSED_DISPATCH_CIRCUIT, allowance: Infinity, transition: 'closed' };
+      if (inFlight === 0 && c.nextProbeAt !== null && t >= c.nextProbeAt.getTime()) return probe(c);
+      return { circuit: c, allowance: 0, transition: null };
+    case 'half_open':
+      if (inFlight === 0 && failureStreak < c.probeStreak) {
+        return { circuit: CLOSED_DISPATCH_CIRCUIT, allowance: Infinity, transition: 'closed' };
+      }
+      if (inFlight === 0 && failureStreak > c.probeStreak) {
+        const cooldown = Math.min(policy.cooldownMaxMs, Math.max(policy.cooldownMinMs, c.cooldownMs * 2));
+        return {
+          circuit: { ...openFor(cooldown), openedAt: c.openedAt },
+          allowance: 0,
+          transition: 'reopened',
+        };
+      }
+      if (c.nextProbeAt !== null && t >= c.nextProbeAt.getTime() && inFlight === 0) return probe(c);
+      return { circuit: c, allowance: 0, transition: null };
+  }
+}

@@ -13,6 +13,7 @@ function cand(p: Partial<ReleaseCandidate> & { endpointId: string }): ReleaseCan
     due: 1000,
     rateLimitPerSecond: null,
     bucket: { tokens: 0, at: null },
+    circuitAllowance: Infinity,
     ...p,
   };
 }
@@ -41,6 +42,15 @@ describe('planRelease', () => {
       t0,
     );
     assert.deepEqual(grants(r), { e1: 3, e2: 3 });
+  });
+
+  it('an open circuit releases nothing; a probe releases one', () => {
+    const r = planRelease(
+      [cand({ endpointId: 'open', circuitAllowance: 0 }), cand({ endpointId: 'probe', circuitAllowance: 1 })],
+      100,
+      t0,
+    );
+    assert.deepEqual(grants(r), { probe: 1 });
   });
 
   it('in-flight above the cap (lowered meanwhile) releases nothing', () => {

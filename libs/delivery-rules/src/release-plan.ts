@@ -4,6 +4,7 @@ import { endpointCredits, fairShare } from './fair-share';
  * What the dispatcher releases in one cycle: pure, so the dispatcher does only I/O. Limits per endpoint, in force
  * across every worker because one dispatcher at a time holds an endpoint (its state row, FOR UPDATE SKIP LOCKED):
  * - in flight: released and not yet recorded ≤ maxInFlight;
+ * - circuit: nothing while open, one probe when half-open (circuitAtDispatch);
  * - rate: a token bucket of `rateLimitPerSecond` tokens refilled continuously, holding at most one second's worth
  *   (so a burst never exceeds the limit within any second after an idle spell); a release spends a token;
  * - the cycle's budget, shared between applications by fairShare (equal shares, rotating remainder), then within an
@@ -36,6 +37,8 @@ export interface ReleaseCandidate {
   /** Null: no rate limit. */
   rateLimitPerSecond: number | null;
   bucket: RateBucket;
+  /** From circuitAtDispatch: Infinity while closed, 1 for a probe, 0 while open. */
+  circuitAllowance: number;
 }
 
 export interface EndpointRelease {
@@ -61,7 +64,7 @@ export function planRelease(
       maxInFlight: c.maxInFlight,
       inFlight: c.inFlight,
       rateTokens: t,
-      circuitAllowance: Infinity,
+      circuitAllowance: c.circuitAllowance,
     });
     want.set(c.endpointId, Math.min(credits, Math.max(0, c.due)));
   }

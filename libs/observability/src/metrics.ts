@@ -43,8 +43,10 @@ export const METRIC = {
   claimsSkipped: 'tern_delivery_claims_skipped_total',
   /** Counter {action: requeued|expired}: what the reconciler did. */
   reconcilerActions: 'tern_reconciler_actions_total',
-  /** Counter {reason: gone}: endpoints disabled by the worker (HTTP 410). */
+  /** Counter {reason: gone|failing}: endpoints disabled by the worker (HTTP 410, or failing too long). */
   endpointsDisabled: 'tern_endpoints_disabled_total',
+  /** Counter {transition: opened|reopened|closed}: circuit breaker changes this worker's dispatcher made. */
+  circuitTransitions: 'tern_endpoint_circuit_transitions_total',
   /** Counter: deliveries this worker's dispatcher released to the queue. */
   deliveriesReleased: 'tern_deliveries_released_total',
   /** Counter {table: attempts|events}: rows deleted by the retention purge. */
@@ -213,8 +215,14 @@ export class WorkerMetrics extends TernMetrics {
   });
   readonly endpointsDisabled = new Counter({
     name: METRIC.endpointsDisabled,
-    help: 'Endpoints disabled by the worker (gone = HTTP 410).',
+    help: 'Endpoints disabled by the worker (gone = HTTP 410, failing = no success for ENDPOINT_DISABLE_AFTER_SECONDS).',
     labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly circuitTransitions = new Counter({
+    name: METRIC.circuitTransitions,
+    help: 'Circuit breaker changes made by this worker (opened, reopened after a failed probe, closed).',
+    labelNames: ['transition'] as const,
     registers: [this.registry],
   });
   readonly deliveriesReleased = new Counter({

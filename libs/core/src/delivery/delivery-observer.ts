@@ -66,6 +66,16 @@ export class DeliveryObserver {
     if (expired) this.metrics.reconcilerActions.inc({ action: 'expired' }, expired);
   }
 
+  /** A circuit opened, reopened (failed probe) or closed. */
+  circuitChanged(transition: 'opened' | 'reopened' | 'closed'): void {
+    this.metrics.circuitTransitions.inc({ transition });
+  }
+
+  /** The dispatcher disabled an endpoint failing too long (endpoint.disabled is written by the disable). */
+  endpointDisabledForFailing(): void {
+    this.metrics.endpointsDisabled.inc({ reason: 'failing' });
+  }
+
   deliveriesReleased(n: number): void {
     if (n) this.metrics.deliveriesReleased.inc(n);
   }

@@ -1,6 +1,16 @@
 import { Injectable } from '@nestjs/common';
-import { planRelease, ReleaseCandidate } from '@tern/delivery-rules';
+import {
+  CircuitPolicy,
+  circuitAtDispatch,
+  CircuitState,
+  CircuitTransition,
+  DispatchCircuit,
+  planRelease,
+  ReleaseCandidate,
+} from '@tern/delivery-rules';
 import { PrismaService } from '@tern/database';
+import { OPERATIONAL_EVENT } from '../operational/operational-events.model';
+import { OperationalEventInput, writeOperationalEvents } from '../operational/operational-events.sql';
 import type { ReleasedDelivery } from '../queue/queue.constants';
 
 /** A batch of released deliveries of one endpoint: one job. */
@@ -21,14 +31,30 @@ export interface DispatchLimits {
   perJob: number;
   /** Advanced by the caller each cycle: who gets the indivisible remainders. */
   rotation: number;
+  circuit: CircuitPolicy;
+  /** ENDPOINT_DISABLE_AFTER_SECONDS in ms; 0 = never. */
+  disableAfterMs: number;
+  /** DELIVERY_DEADLINE_SECONDS, for the operational events a cycle writes. */
+  deadlineSeconds: number;
+}
+
+/** A circuit that changed state in a cycle. */
+export interface CircuitChange {
+  endpointId: string;
+  transition: Exclude<CircuitTransition, null>;
 }
 
 export interface DispatchCycle {
   released: number;
   /** Endpoints had work this cycle could not take (budget spent, or state rows just created): run again now. */
   more: boolean;
-  /** Milliseconds until the earliest releasable delivery not yet due falls due; null when none waits. */
+  /** Milliseconds until the earliest releasable delivery falls due or a circuit's probe may go; null: none. */
   nextDueInMs: number | null;
+  circuits: CircuitChange[];
+  /** Endpoints failing with no success for ENDPOINT_DISABLE_AFTER_SECONDS: the caller disables them (reason failing). */
+  toDisable: string[];
+  /** Operational events written in the cycle's transaction (their types). */
+  operationalEvents: string[];
 }
 
 interface CandidateRow {
@@ -44,6 +70,26 @@ interface CandidateRow {
   in_flight: number;
   due: number;
   db_now: Date;
+  kind: string;
+  url: string;
+  disabled: boolean;
+  failure_streak: number;
+  circuit_state: CircuitState | null;
+  circuit_opened_at: Date | null;
+  circuit_next_probe_at: Date | null;
+  circuit_cooldown_ms: number | null;
+  circuit_probe_streak: number | null;
+  failing_since: Date | null;
+}
+
+interface StateChange {
+  endpoint_id: string;
+  circuit_state: CircuitState;
+  circuit_opened_at: Date | null;
+  circuit_next_probe_at: Date | null;
+  circuit_cooldown_ms: number;
+  circuit_probe_streak: number;
+  failing_since: Date | null;
 }
 
 // Pending, not released: the releasable set (partial index deliveries_releasable_idx). Released and still pending:
@@ -69,7 +115,7 @@ const CANDIDATES_SQL = `
             WHERE d.endpoint_id = eps.endpoint_id AND ${RELEASABLE}) AS next_at
     FROM eps WHERE eps.endpoint_id IS NOT NULL
   ), locked AS (
-    SELECT s.endpoint_id, s.rate_tokens, s.rate_at FROM endpoint_states s
+    SELECT s.* FROM endpoint_states s
     WHERE s.endpoint_id IN (SELECT endpoint_id FROM waiting WHERE next_at <= now())
     ORDER BY s.served_at NULLS FIRST, s.endpoint_id
     LIMIT $1 FOR UPDATE SKIP LOCKED
@@ -79,7 +125,9 @@ const CANDIDATES_SQL = `
          l.endpoint_id IS NOT NULL AS locked,
          NOT EXISTS (SELECT 1 FROM endpoint_states s WHERE s.endpoint_id = w.endpoint_id) AS no_state,
          ep.application_id, coalesce(ep.max_in_flight, $2)::int AS max_in_flight, ep.rate_limit_per_second,
-         l.rate_tokens, l.rate_at,
+         l.rate_tokens, l.rate_at, ep.kind::text AS kind, ep.url, ep.disabled, ep.failure_streak,
+         l.circuit_state, l.circuit_opened_at, l.circuit_next_probe_at, l.circuit_cooldown_ms,
+         l.circuit_probe_streak, l.failing_since,
          CASE WHEN l.endpoint_id IS NULL THEN 0 ELSE
            (SELECT count(*) FROM deliveries d WHERE d.endpoint_id = w.endpoint_id AND ${RELEASED}) END::int
            AS in_flight,
@@ -142,8 +190,8 @@ export class DispatchRepository {
           limits.defaultMaxInFlight,
           limits.budget,
         );
+        const now = rows[0]?.db_now ?? new Date();
         const waitingMs = rows.filter((r) => r.due_in_ms > 0).map((r) => r.due_in_ms);
-        const nextDueInMs = waitingMs.length ? Math.ceil(Math.min(...waitingMs)) : null;
         const dueNow = rows.filter((r) => r.due_in_ms === 0);
         const missing = dueNow.filter((r) => r.no_state).map((r) => r.endpoint_id);
         if (missing.length) {
@@ -152,26 +200,49 @@ export class DispatchRepository {
             missing,
           );
         }
-        const candidates: ReleaseCandidate[] = dueNow
-          .filter((r) => r.locked)
-          .map((r) => ({
-            endpointId: r.endpoint_id,
-            applicationId: r.application_id,
-            maxInFlight: r.max_in_flight,
-            inFlight: r.in_flight,
-            due: r.due,
-            rateLimitPerSecond: r.rate_limit_per_second,
-            bucket: { tokens: r.rate_tokens ?? 0, at: r.rate_at },
+        const locked = dueNow.filter((r) => r.locked);
+        const judged = locked.map((r) => judge(r, now, limits));
+        for (const j of judged) {
+          const probeAt = j.circuit.state === 'closed' ? null : j.circuit.nextProbeAt;
+          if (j.allowance === 0 && probeAt) waitingMs.push(Math.max(1, probeAt.getTime() - now.getTime()));
+        }
+        const nextDueInMs = waitingMs.length ? Math.ceil(Math.min(...waitingMs)) : null;
+        const changes = judged.filter((j) => j.change !== null).map((j) => j.change as StateChange);
+        if (changes.length) await tx.$executeRawUnsafe(STATE_SQL, JSON.stringify(changes));
+        const circuits = judged
+          .filter((j) => j.transition !== null)
+          .map((j) => ({
+            endpointId: j.row.endpoint_id,
+            transition: j.transition as CircuitChange['transition'],
           }));
-        const now = rows[0]?.db_now ?? new Date();
+        const written = await writeOperationalEvents(
+          tx,
+          judged.flatMap((j) => circuitEvent(j)),
+          limits.deadlineSeconds,
+        );
+        const operationalEvents = written.map((w) => w.eventType);
+        const toDisable = judged.filter((j) => j.disable).map((j) => j.row.endpoint_id);
+        const candidates: ReleaseCandidate[] = judged.map(({ row: r, allowance }) => ({
+          endpointId: r.endpoint_id,
+          applicationId: r.application_id,
+          maxInFlight: r.max_in_flight,
+          inFlight: r.in_flight,
+          due: r.due,
+          rateLimitPerSecond: r.rate_limit_per_second,
+          bucket: { tokens: r.rate_tokens ?? 0, at: r.rate_at },
+          circuitAllowance: allowance,
+        }));
         const plan = planRelease(candidates, limits.budget, now, limits.rotation);
-        // Budget spent, or more endpoints due than one cycle takes, or state rows just created: go again at once.
-        const granted = plan.reduce((s, p) => s + p.n, 0);
+        // Budget spent, more endpoints due than one cycle takes, state rows just created, or operational events
+        // written (their deliveries are releasable now): go again at once.
+        const granted = plan.reduce((sum, p) => sum + p.n, 0);
         const more =
           missing.length > 0 ||
+          operationalEvents.length > 0 ||
           (granted >= limits.budget && limits.budget > 0) ||
           candidates.length >= limits.endpoints;
-        if (plan.length === 0) return { released: 0, more, nextDueInMs };
+        const base = { more, nextDueInMs, circuits, toDisable, operationalEvents };
+        if (plan.length === 0) return { released: 0, ...base };
         const limited = new Set(
           candidates.filter((c) => c.rateLimitPerSecond !== null).map((c) => c.endpointId),
         );
@@ -188,13 +259,114 @@ export class DispatchRepository {
             })),
           ),
         );
-        if (released.length === 0) return { released: 0, more, nextDueInMs };
+        if (released.length === 0) return { released: 0, ...base };
         await publish(batchesOf(released, limits.perJob));
-        return { released: released.length, more, nextDueInMs };
+        return { released: released.length, ...base };
       },
       { timeout: timeoutMs, maxWait: timeoutMs },
     );
   }
+}
+
+/** Writes the circuits and failing-since marks that a cycle changed. */
+const STATE_SQL = `
+  UPDATE endpoint_states s SET
+    circuit_state = c.circuit_state::circuit_state, circuit_opened_at = c.circuit_opened_at,
+    circuit_next_probe_at = c.circuit_next_probe_at, circuit_cooldown_ms = c.circuit_cooldown_ms,
+    circuit_probe_streak = c.circuit_probe_streak, failing_since = c.failing_since
+  FROM jsonb_to_recordset($1::jsonb) AS c(endpoint_id text, circuit_state text, circuit_opened_at timestamptz,
+    circuit_next_probe_at timestamptz, circuit_cooldown_ms int, circuit_probe_streak int, failing_since timestamptz)
+  WHERE s.endpoint_id = c.endpoint_id`;
+
+interface Judged {
+  row: CandidateRow;
+  circuit: DispatchCircuit;
+  allowance: number;
+  transition: CircuitTransition;
+  change: StateChange | null;
+  disable: boolean;
+}
+
+/**
+ * One endpoint's circuit and failing-since mark at this cycle (circuitAtDispatch; standard endpoints only:
+ * operational ones have no failure streak), and whether it has been failing long enough to be disabled.
+ */
+function judge(r: CandidateRow, now: Date, limits: DispatchLimits): Judged {
+  const stored: DispatchCircuit = {
+    state: r.circuit_state ?? 'closed',
+    openedAt: r.circuit_opened_at,
+    nextProbeAt: r.circuit_next_probe_at,
+    cooldownMs: r.circuit_cooldown_ms ?? 0,
+    probeStreak: r.circuit_probe_streak ?? 0,
+  };
+  const { circuit, allowance, transition } =
+    r.kind === 'standard'
+      ? circuitAtDispatch(stored, r.failure_streak, r.in_flight, now, limits.circuit)
+      : { circuit: stored, allowance: Infinity, transition: null };
+  const failingSince = r.failure_streak > 0 ? (r.failing_since ?? now) : null;
+  const disable =
+    r.kind === 'standard' &&
+    !r.disabled &&
+    limits.disableAfterMs > 0 &&
+    failingSince !== null &&
+    now.getTime() - failingSince.getTime() >= limits.disableAfterMs;
+  const same =
+    circuit === stored ||
+    (circuit.state === stored.state &&
+      circuit.nextProbeAt?.getTime() === stored.nextProbeAt?.getTime() &&
+      circuit.probeStreak === stored.probeStreak);
+  const changed = !same || failingSince?.getTime() !== r.failing_since?.getTime();
+  return {
+    row: r,
+    circuit,
+    allowance,
+    transition,
+    disable,
+    change: changed
+      ? {
+          endpoint_id: r.endpoint_id,
+          circuit_state: circuit.state,
+          circuit_opened_at: circuit.openedAt,
+          circuit_next_probe_at: circuit.nextProbeAt,
+          circuit_cooldown_ms: circuit.cooldownMs,
+          circuit_probe_streak: circuit.probeStreak,
+          failing_since: failingSince,
+        }
+      : null,
+  };
+}
+
+/** endpoint.circuit_opened when a closed circuit opens, endpoint.circuit_closed when it closes. */
+function circuitEvent(j: Judged): OperationalEventInput[] {
+  const base = { ref: j.row.endpoint_id, applicationId: j.row.application_id };
+  if (j.transition === 'opened') {
+    return [
+      {
+        ...base,
+        type: OPERATIONAL_EVENT.circuitOpened,
+        payload: {
+          endpointId: j.row.endpoint_id,
+          url: j.row.url,
+          failedAttempts: j.row.failure_streak,
+          nextProbeAt: j.circuit.nextProbeAt?.toISOString() ?? null,
+        },
+      },
+    ];
+  }
+  if (j.transition === 'closed') {
+    return [
+      {
+        ...base,
+        type: OPERATIONAL_EVENT.circuitClosed,
+        payload: {
+          endpointId: j.row.endpoint_id,
+          url: j.row.url,
+          openedAt: j.row.circuit_opened_at?.toISOString() ?? null,
+        },
+      },
+    ];
+  }
+  return [];
 }
 
 /** Rows ordered by endpoint → batches of at most `perJob` deliveries of one endpoint. */

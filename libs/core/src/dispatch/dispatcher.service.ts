@@ -1,17 +1,19 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '@tern/config';
+import { assertCircuitPolicy, CircuitPolicy, inFlightPresumedLostAfterMs } from '@tern/delivery-rules';
 import { Queue } from 'bullmq';
 import { withTimeout } from '../common/with-timeout';
 import { DeliveryObserver } from '../delivery/delivery-observer';
 import { EndpointConfigCache } from '../delivery/endpoint-config-cache';
+import { EndpointsService } from '../endpoints/endpoints.service';
 import {
   DELIVERY_QUEUE,
   deliveryJob,
   DISPATCH_CHANNEL,
   ENDPOINT_CHANGED_CHANNEL,
 } from '../queue/queue.constants';
-import { DispatchRepository } from './dispatch.repository';
+import { DispatchCycle, DispatchRepository } from './dispatch.repository';
 import { PgListener } from './pg-listener';
 
 /** Longest a cycle's transaction may take (it includes the BullMQ addBulk). */
@@ -37,14 +39,29 @@ export class DispatcherService implements OnApplicationBootstrap, OnModuleDestro
   private again = false;
   private stopped = true;
   private rotation = 0;
+  private readonly circuit: CircuitPolicy;
 
   constructor(
     private readonly config: AppConfig,
     private readonly repo: DispatchRepository,
     private readonly cache: EndpointConfigCache,
+    private readonly endpoints: EndpointsService,
     @InjectQueue(DELIVERY_QUEUE) private readonly queue: Queue,
     private readonly observer: DeliveryObserver,
-  ) {}
+  ) {
+    this.circuit = {
+      failureThreshold: config.CIRCUIT_FAILURE_THRESHOLD,
+      cooldownMinMs: config.CIRCUIT_COOLDOWN_MIN_SECONDS * 1000,
+      cooldownMaxMs: config.CIRCUIT_COOLDOWN_MAX_SECONDS * 1000,
+      // A probe unanswered this long (its attempt presumed lost) is followed by another.
+      probeTimeoutMs: inFlightPresumedLostAfterMs({
+        attemptTimeoutMs: config.DELIVERY_ATTEMPT_TIMEOUT_MS,
+        graceMs: config.RECONCILER_GRACE_MS,
+      }),
+    };
+    // Fails the start with the setting named (e.g. a maximum cool-down below the minimum).
+    assertCircuitPolicy(this.circuit);
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     this.stopped = false;
@@ -93,7 +110,7 @@ export class DispatcherService implements OnApplicationBootstrap, OnModuleDestro
       for (;;) {
         if (this.stopped) return;
         const cycle = await this.releaseOnce();
-        this.observer.deliveriesReleased(cycle.released);
+        await this.afterCycle(cycle);
         if (!cycle.more) {
           if (cycle.nextDueInMs !== null) this.wakeIn(cycle.nextDueInMs);
           return;
@@ -118,7 +135,25 @@ export class DispatcherService implements OnApplicationBootstrap, OnModuleDestro
     this.dueTimer.unref();
   }
 
-  releaseOnce() {
+  private async afterCycle(cycle: DispatchCycle): Promise<void> {
+    this.observer.deliveriesReleased(cycle.released);
+    this.observer.operationalEventsWritten(cycle.operationalEvents);
+    for (const c of cycle.circuits) {
+      this.observer.circuitChanged(c.transition);
+      this.logger.warn(`endpoint ${c.endpointId}: circuit ${c.transition}`);
+    }
+    for (const id of cycle.toDisable) {
+      if (await this.endpoints.disableForFailing(id)) {
+        this.observer.endpointDisabledForFailing();
+        this.cache.invalidate(id);
+        this.logger.warn(
+          `endpoint ${id} disabled: failing with no success for ${this.config.ENDPOINT_DISABLE_AFTER_SECONDS} s`,
+        );
+      }
+    }
+  }
+
+  releaseOnce(): Promise<DispatchCycle> {
     this.rotation = (this.rotation + 1) % 1_000_000;
     return this.repo.releaseOnce(
       {
@@ -127,6 +162,9 @@ export class DispatcherService implements OnApplicationBootstrap, OnModuleDestro
         defaultMaxInFlight: this.config.ENDPOINT_MAX_IN_FLIGHT,
         perJob: this.config.DELIVERY_JOB_MAX_DELIVERIES,
         rotation: this.rotation,
+        circuit: this.circuit,
+        disableAfterMs: this.config.ENDPOINT_DISABLE_AFTER_SECONDS * 1000,
+        deadlineSeconds: this.config.DELIVERY_DEADLINE_SECONDS,
       },
       async (batches) => {
         await withTimeout(

@@ -187,6 +187,15 @@ export class EndpointsService {
     return (await this.repo.disable(endpointId, reason)) !== null;
   }
 
+  /**
+   * The dispatcher's auto-disable: an endpoint whose attempts kept failing with no success for
+   * ENDPOINT_DISABLE_AFTER_SECONDS is disabled with reason `failing` (pending deliveries failed and
+   * endpoint.disabled written in the same transaction, as for a 410).
+   */
+  async disableForFailing(endpointId: string): Promise<boolean> {
+    return (await this.repo.disable(endpointId, ENDPOINT_FAILING_REASON)) !== null;
+  }
+
   private checkUrl(raw: string, problems: FieldProblem[]): string | undefined {
     const r = checkEndpointUrl(raw, (url) => checkUrlDestination(url, this.addressPolicy));
     if ('problems' in r) {
@@ -211,6 +220,9 @@ export class EndpointsService {
     return Object.fromEntries(Object.entries(headers));
   }
 }
+
+/** disabled_reason of an endpoint the dispatcher disabled for failing too long. */
+export const ENDPOINT_FAILING_REASON = 'failing';
 
 function uniq(values: string[]): string[] {
   return [...new Set(values)];

@@ -1,6 +1,6 @@
 /**
  * Operational events: Tern's own events about an application's standard endpoints, sent to that application's
- * operational endpoints (kind "operational") through the usual event → deliveries → outbox path, so they are
+ * operational endpoints (kind "operational") through the usual event → deliveries → dispatcher path, so they are
  * signed, retried and logged like any delivery. Application events never reach operational endpoints, and nothing
  * is ever emitted about an operational endpoint or its deliveries (so operational events cannot loop).
  *
@@ -16,6 +16,12 @@
  *   since its previous success (reason `re_enabled`); see advanceFailureStreak. Payload `{endpointId, url, reason,
  *   failedAttempts, at}`.
  *
+ * - `endpoint.circuit_opened` — the dispatcher stopped sending to a standard endpoint after
+ *   CIRCUIT_FAILURE_THRESHOLD consecutive failed attempts. Payload `{endpointId, url, failedAttempts, nextProbeAt,
+ *   at}`.
+ * - `endpoint.circuit_closed` — an attempt succeeded while its circuit was open or half-open (the probe, or one
+ *   still in flight when it opened); its backlog is released again. Payload `{endpointId, url, openedAt, at}`.
+ *
  * Each is written in the transaction of the state change it reports (operational-events.sql.ts), so a crash
  * loses none; the failure streak lives on the endpoint row (`failure_streak`, `reenabled_at`), not in Redis. An
  * event is written only when the application has an enabled operational endpoint subscribed to its type.
@@ -25,5 +31,7 @@ export const OPERATIONAL_EVENT = {
   endpointDisabled: 'endpoint.disabled',
   deliveryFailed: 'delivery.failed',
   endpointRecovered: 'endpoint.recovered',
+  circuitOpened: 'endpoint.circuit_opened',
+  circuitClosed: 'endpoint.circuit_closed',
 } as const;
 export type OperationalEventType = (typeof OPERATIONAL_EVENT)[keyof typeof OPERATIONAL_EVENT];
