@@ -128,17 +128,22 @@ const CANDIDATES_SQL = `
          l.rate_tokens, l.rate_at, ep.kind::text AS kind, ep.url, ep.disabled, ep.failure_streak,
          l.circuit_state, l.circuit_opened_at, l.circuit_next_probe_at, l.circuit_cooldown_ms,
          l.circuit_probe_streak, l.failing_since,
-         CASE WHEN l.endpoint_id IS NULL THEN 0 ELSE
-           (SELECT count(*) FROM deliveries d WHERE d.endpoint_id = w.endpoint_id AND ${RELEASED}) END::int
-           AS in_flight,
-         CASE WHEN l.endpoint_id IS NULL THEN 0 ELSE
-           (SELECT count(*) FROM (SELECT 1 FROM deliveries d
-                                  WHERE d.endpoint_id = w.endpoint_id AND ${RELEASABLE} AND d.next_attempt_at <= now()
-                                  LIMIT $3) x) END::int AS due,
+         f.n AS in_flight, q.n AS due,
          now() AS db_now
   FROM waiting w
   JOIN endpoints ep ON ep.id = w.endpoint_id
-  LEFT JOIN locked l ON l.endpoint_id = w.endpoint_id`;
+  LEFT JOIN locked l ON l.endpoint_id = w.endpoint_id
+  -- Counted for the locked endpoints only; due work only up to the endpoint's free credits (a black hole at its
+  -- cap costs no scan of its backlog), and never past the cycle's budget.
+  CROSS JOIN LATERAL (
+    SELECT count(*)::int AS n FROM deliveries d
+    WHERE l.endpoint_id IS NOT NULL AND d.endpoint_id = w.endpoint_id AND ${RELEASED}) f
+  CROSS JOIN LATERAL (
+    SELECT count(*)::int AS n FROM (
+      SELECT 1 FROM deliveries d
+      WHERE l.endpoint_id IS NOT NULL AND d.endpoint_id = w.endpoint_id AND ${RELEASABLE}
+        AND d.next_attempt_at <= now()
+      LIMIT GREATEST(0, LEAST($3, coalesce(ep.max_in_flight, $2) - f.n))) x) q`;
 
 /**
  * Releases the planned number of due deliveries per endpoint, oldest due first (a retry that fell due competes by
