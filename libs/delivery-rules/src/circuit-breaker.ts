@@ -1,6 +1,7 @@
 /**
- * The per-endpoint circuit breaker, as a pure state machine. The dispatcher stores a `Circuit` per endpoint (in
- * Postgres, changed in the transaction that records the attempt) and asks `releaseAllowance` before it releases work.
+ * The per-endpoint circuit breaker, as a pure state machine (`circuitAtDispatch`). The dispatcher stores a
+ * `DispatchCircuit` per endpoint (endpoint_states) and judges it at each cycle from the endpoint's failure streak,
+ * which every worker's record statement keeps in Postgres:
  *
  *   closed ──(failureThreshold consecutive failed attempts)──▶ open (cool-down = cooldownMinMs)
  *   open ──(now ≥ nextProbeAt: one probe released)──▶ half_open
@@ -25,34 +26,6 @@ export interface CircuitPolicy {
   probeTimeoutMs: number;
 }
 
-/** Matches the AppConfig defaults: 10 failures, 30 s doubling to 30 min, probe timeout 60 s. */
-export const DEFAULT_CIRCUIT_POLICY: CircuitPolicy = {
-  failureThreshold: 10,
-  cooldownMinMs: 30_000,
-  cooldownMaxMs: 1_800_000,
-  probeTimeoutMs: 60_000,
-};
-
-export interface Circuit {
-  state: CircuitState;
-  /** Failed attempts since the last success. */
-  consecutiveFailures: number;
-  /** When the circuit last opened (null while it has never opened since the last close). */
-  openedAt: Date | null;
-  /** open: when the probe may go; half_open: when an unanswered probe counts as lost. Null when closed. */
-  nextProbeAt: Date | null;
-  /** The cool-down in force (0 when closed). */
-  cooldownMs: number;
-}
-
-export const CLOSED_CIRCUIT: Circuit = {
-  state: 'closed',
-  consecutiveFailures: 0,
-  openedAt: null,
-  nextProbeAt: null,
-  cooldownMs: 0,
-};
-
 /** What changed, for the operational events `endpoint.circuit_opened` / `endpoint.circuit_closed`. */
 export type CircuitTransition = 'opened' | 'reopened' | 'closed' | null;
 
@@ -69,65 +42,6 @@ export function assertCircuitPolicy(p: CircuitPolicy): void {
   if (!Number.isFinite(p.probeTimeoutMs) || p.probeTimeoutMs <= 0) {
     throw new RangeError(`circuit probeTimeoutMs must be > 0 (got ${p.probeTimeoutMs})`);
   }
-}
-
-/** The circuit after one attempt's result (a throttle answer such as 429 counts as a failure; callers decide). */
-export function circuitAfterAttempt(
-  c: Circuit,
-  succeeded: boolean,
-  now: Date,
-  policy: CircuitPolicy,
-): { circuit: Circuit; transition: CircuitTransition } {
-  assertCircuitPolicy(policy);
-  if (succeeded) {
-    if (c.state === 'closed') return { circuit: { ...c, consecutiveFailures: 0 }, transition: null };
-    return { circuit: { ...CLOSED_CIRCUIT }, transition: 'closed' };
-  }
-  const consecutiveFailures = c.consecutiveFailures + 1;
-  switch (c.state) {
-    case 'closed':
-      if (consecutiveFailures < policy.failureThreshold) {
-        return { circuit: { ...c, consecutiveFailures }, transition: null };
-      }
-      return { circuit: open(consecutiveFailures, policy.cooldownMinMs, now), transition: 'opened' };
-    case 'half_open': {
-      const cooldown = Math.min(policy.cooldownMaxMs, Math.max(policy.cooldownMinMs, c.cooldownMs * 2));
-      return { circuit: open(consecutiveFailures, cooldown, now), transition: 'reopened' };
-    }
-    case 'open':
-      // A straggler that was in flight when the circuit opened: the cool-down already runs.
-      return { circuit: { ...c, consecutiveFailures }, transition: null };
-  }
-}
-
-function open(consecutiveFailures: number, cooldownMs: number, now: Date): Circuit {
-  return {
-    state: 'open',
-    consecutiveFailures,
-    openedAt: now,
-    nextProbeAt: new Date(now.getTime() + cooldownMs),
-    cooldownMs,
-  };
-}
-
-/**
- * How many deliveries the circuit lets the dispatcher release now: `Infinity` when closed (other limits apply), 1
- * when a probe is due (the circuit moves to half_open), 0 otherwise. `circuit` is what to store if anything is
- * released.
- */
-export function releaseAllowance(
-  c: Circuit,
-  now: Date,
-  policy: CircuitPolicy,
-): { allowance: number; circuit: Circuit } {
-  if (c.state === 'closed') return { allowance: Infinity, circuit: c };
-  if (c.nextProbeAt && now.getTime() >= c.nextProbeAt.getTime()) {
-    return {
-      allowance: 1,
-      circuit: { ...c, state: 'half_open', nextProbeAt: new Date(now.getTime() + policy.probeTimeoutMs) },
-    };
-  }
-  return { allowance: 0, circuit: c };
 }
 
 /** The circuit as the dispatcher stores it (endpoint_states), with the failure streak it last saw at a probe. */

@@ -55,7 +55,7 @@ export function endpointCredits(input: {
   inFlight: number;
   /** Tokens left in the endpoint's rate bucket this second; Infinity when it has no rate limit. */
   rateTokens: number;
-  /** From releaseAllowance(); Infinity while the circuit is closed. */
+  /** From circuitAtDispatch(); Infinity while the circuit is closed. */
   circuitAllowance: number;
 }): number {
   const c = Math.min(input.maxInFlight - input.inFlight, input.rateTokens, input.circuitAllowance);
