@@ -17,6 +17,9 @@ describe('circuit breaker and auto-disable', () => {
   before(async () => {
     stack = await TestStack.start('circuit', {
       CIRCUIT_FAILURE_THRESHOLD: '3',
+      // The count alone, so exactly the threshold's attempts fail before it opens (the duration is tested in
+      // dispatch.repository.e2e-spec.ts and circuit-breaker.spec.ts).
+      CIRCUIT_FAILURE_MIN_SECONDS: '0',
       CIRCUIT_COOLDOWN_MIN_SECONDS: String(COOLDOWN_MS / 1000),
       CIRCUIT_COOLDOWN_MAX_SECONDS: '2',
     });
@@ -35,8 +38,8 @@ describe('circuit breaker and auto-disable', () => {
   async function circuitOf(endpointId: string) {
     const [row] = await sql<{ state: string; opened_at: Date | null; failing_since: Date | null }>(
       stack.databaseUrl,
-      `SELECT circuit_state::text AS state, circuit_opened_at AS opened_at, failing_since
-       FROM endpoint_states WHERE endpoint_id = $1`,
+      `SELECT s.circuit_state::text AS state, s.circuit_opened_at AS opened_at, e.failing_since
+       FROM endpoint_states s JOIN endpoints e ON e.id = s.endpoint_id WHERE s.endpoint_id = $1`,
       [endpointId],
     );
     return row;
@@ -97,13 +100,13 @@ describe('circuit breaker and auto-disable', () => {
     const rx = (await receiver()).always(503);
     const ep = await h.endpoint(rx.url);
     await h.emitMany(3);
-    await waitFor('the dispatcher to mark it failing', async () => (await circuitOf(ep.id))?.failing_since);
+    await waitFor('its attempts to mark it failing', async () => (await circuitOf(ep.id))?.failing_since);
     const early = await stack.api.request('GET', `/v1/endpoints/${ep.id}`, { key: app.key });
     assert.equal(early.body.disabled, false, 'failing for a moment is not enough');
     // The clock moves on: it has been failing for six days.
     await sql(
       stack.databaseUrl,
-      `UPDATE endpoint_states SET failing_since = now() - interval '6 days' WHERE endpoint_id = $1`,
+      `UPDATE endpoints SET failing_since = now() - interval '6 days' WHERE id = $1`,
       [ep.id],
     );
     const disabled = await waitFor('the endpoint to be disabled', async () => {

@@ -365,6 +365,39 @@ describe('DeliveryAttemptsRepository: claim and record', () => {
       assert.equal((await opsEvents('endpoint.recovered')).length, before + 1, 'announced once');
     });
 
+    it('failing_since: set by the failure that starts a streak, kept while it lasts, reset by a success', async () => {
+      await sql(
+        url,
+        `UPDATE endpoints SET failure_streak = 0, failing_since = NULL, reenabled_at = NULL WHERE id = $1`,
+        [standard],
+      );
+      const since = async () =>
+        (
+          await sql<{ failing_since: Date | null; recent: boolean | null }>(
+            url,
+            `SELECT failing_since, failing_since > now() - interval '1 min' AS recent FROM endpoints WHERE id = $1`,
+            [standard],
+          )
+        )[0];
+      await attemptOnce('retrying');
+      assert.equal((await since()).recent, true, 'the first failure starts the streak now');
+      // Moved back an hour, so what follows shows whether it is kept or restarted.
+      await sql(url, `UPDATE endpoints SET failing_since = now() - interval '1 hour' WHERE id = $1`, [
+        standard,
+      ]);
+      await attemptOnce('retrying');
+      assert.equal((await since()).recent, false, 'a further failure keeps when the streak began');
+      // A success then a failure in one record: the streak restarted, even though its length (1) did not change.
+      await sql(url, `UPDATE endpoints SET failure_streak = 1 WHERE id = $1`, [standard]);
+      const ids = [await pending({ app, endpoint: standard }), await pending({ app, endpoint: standard })];
+      const claims = await Promise.all(ids.map(async (id) => asClaimed(await claimOne(id))));
+      await repo.record([result(claims[0], 'succeeded'), result(claims[1], 'retrying')]);
+      const restarted = await since();
+      assert.equal(restarted.recent, true, 'restarted by the success in the same record');
+      await attemptOnce('succeeded');
+      assert.equal((await since()).failing_since, null, 'a success clears it');
+    });
+
     it('a re-enabled endpoint announces endpoint.recovered (re_enabled) on its next success', async () => {
       await sql(url, `UPDATE endpoints SET failure_streak = 0, reenabled_at = now() WHERE id = $1`, [
         standard,

@@ -23,7 +23,13 @@ describe('DispatchRepository: release cycles (real database)', () => {
     defaultMaxInFlight: 10,
     perJob: 4,
     rotation: 0,
-    circuit: { failureThreshold: 3, cooldownMinMs: 1000, cooldownMaxMs: 4000, probeTimeoutMs: 60_000 },
+    circuit: {
+      failureThreshold: 3,
+      failureMinMs: 5000,
+      cooldownMinMs: 1000,
+      cooldownMaxMs: 4000,
+      probeTimeoutMs: 60_000,
+    },
     disableAfterMs: 5 * 86_400_000,
     deadlineSeconds: 86_400,
   };
@@ -227,7 +233,15 @@ describe('DispatchRepository: release cycles (real database)', () => {
       [app],
     );
     await deliveries(app, ep, 12);
-    await sql(url, `UPDATE endpoints SET failure_streak = 3 WHERE id = $1`, [ep]);
+    // Three failures in the last second: a chance run, not yet failureMinMs long.
+    await sql(
+      url,
+      `UPDATE endpoints SET failure_streak = 3, failing_since = now() - interval '1 s' WHERE id = $1`,
+      [ep],
+    );
+    assert.deepEqual((await cycle()).circuits, [], 'a streak younger than failureMinMs keeps it closed');
+    await sql(url, `UPDATE deliveries SET released_at = NULL WHERE endpoint_id = $1`, [ep]);
+    await sql(url, `UPDATE endpoints SET failing_since = now() - interval '6 s' WHERE id = $1`, [ep]);
     const opened = await cycle();
     assert.deepEqual(opened.circuits, [{ endpointId: ep, transition: 'opened' }]);
     assert.ok(opened.nextDueInMs !== null && opened.nextDueInMs <= 1000, `next ${opened.nextDueInMs}`);
@@ -274,7 +288,11 @@ describe('DispatchRepository: release cycles (real database)', () => {
     const app = await application();
     const ep = await endpoint(app);
     await deliveries(app, ep, 5);
-    await sql(url, `UPDATE endpoints SET failure_streak = 3 WHERE id = $1`, [ep]);
+    await sql(
+      url,
+      `UPDATE endpoints SET failure_streak = 3, failing_since = now() - interval '1 min' WHERE id = $1`,
+      [ep],
+    );
     await cycle();
     await sql(url, `UPDATE endpoint_states SET circuit_next_probe_at = now() WHERE endpoint_id = $1`, [ep]);
     assert.equal((await cycle()).released, 1);
@@ -294,31 +312,20 @@ describe('DispatchRepository: release cycles (real database)', () => {
     const app = await application();
     const ep = await endpoint(app);
     await deliveries(app, ep, 2);
-    await sql(url, `UPDATE endpoints SET failure_streak = 1 WHERE id = $1`, [ep]);
-    assert.deepEqual((await cycle()).toDisable, []);
-    const [st] = await sql<{ marked: boolean }>(
-      url,
-      `SELECT failing_since > now() - interval '1 minute' AS marked FROM endpoint_states WHERE endpoint_id = $1`,
-      [ep],
-    );
-    assert.equal(st.marked, true, 'failing since this cycle');
-    await sql(url, `UPDATE deliveries SET released_at = NULL WHERE endpoint_id = $1`, [ep]);
-    // The clock, moved on: the endpoint has been failing for six days.
+    // As the record statement writes a streak that began a minute ago (failing_since, on the endpoint).
     await sql(
       url,
-      `UPDATE endpoint_states SET failing_since = now() - interval '6 days' WHERE endpoint_id = $1`,
+      `UPDATE endpoints SET failure_streak = 1, failing_since = now() - interval '1 min' WHERE id = $1`,
       [ep],
     );
-    assert.deepEqual((await cycle()).toDisable, [ep]);
-    // A success (streak back to 0) clears the mark.
-    await sql(url, `UPDATE deliveries SET released_at = NULL WHERE endpoint_id = $1`, [ep]);
-    await sql(url, `UPDATE endpoints SET failure_streak = 0 WHERE id = $1`, [ep]);
     assert.deepEqual((await cycle()).toDisable, []);
-    const [cleared] = await sql<{ failing_since: Date | null }>(
-      url,
-      `SELECT failing_since FROM endpoint_states WHERE endpoint_id = $1`,
-      [ep],
-    );
-    assert.equal(cleared.failing_since, null);
+    await sql(url, `UPDATE deliveries SET released_at = NULL WHERE endpoint_id = $1`, [ep]);
+    // The clock, moved on: the endpoint has been failing for six days.
+    await sql(url, `UPDATE endpoints SET failing_since = now() - interval '6 days' WHERE id = $1`, [ep]);
+    assert.deepEqual((await cycle()).toDisable, [ep]);
+    // A success (streak back to 0, mark cleared) ends it.
+    await sql(url, `UPDATE deliveries SET released_at = NULL WHERE endpoint_id = $1`, [ep]);
+    await sql(url, `UPDATE endpoints SET failure_streak = 0, failing_since = NULL WHERE id = $1`, [ep]);
+    assert.deepEqual((await cycle()).toDisable, []);
   });
 });

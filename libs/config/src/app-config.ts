@@ -267,6 +267,15 @@ export class AppConfig {
   @Max(1_000_000)
   CIRCUIT_FAILURE_THRESHOLD = 10;
 
+  /**
+   * How long those consecutive failures must have lasted (from the first) to open the circuit: a chance run of
+   * failures on a busy endpoint that mostly works doesn't open it. 0 = the count alone.
+   */
+  @IsInt()
+  @Min(0)
+  @Max(86_400)
+  CIRCUIT_FAILURE_MIN_SECONDS = 10;
+
   /** First cool-down of an open circuit before its probe; each failed probe doubles it. */
   @IsInt()
   @Min(1)

@@ -3,7 +3,8 @@
  * `DispatchCircuit` per endpoint (endpoint_states) and judges it at each cycle from the endpoint's failure streak,
  * which every worker's record statement keeps in Postgres:
  *
- *   closed ──(failureThreshold consecutive failed attempts)──▶ open (cool-down = cooldownMinMs)
+ *   closed ──(failureThreshold consecutive failed attempts, the first ≥ failureMinMs ago)──▶ open (cool-down =
+ *            cooldownMinMs)
  *   open ──(now ≥ nextProbeAt: one probe released)──▶ half_open
  *   half_open ──(probe succeeded)──▶ closed (streak and cool-down reset)
  *   half_open ──(probe failed)──▶ open (cool-down doubled, capped at cooldownMaxMs)
@@ -11,6 +12,12 @@
  *
  * A success that lands while the circuit is open (an attempt that was in flight when it opened) closes it: the
  * endpoint answered. A failure that lands while open changes nothing but the streak.
+ *
+ * Why a duration as well as a count: on a busy endpoint that fails a share p of its attempts, p^threshold of its
+ * attempts end a chance run of `threshold` failures (p = 0.4: one in ten thousand), so a count alone opens the
+ * circuit of a working endpoint every few thousand attempts — the fault-injection suite's endpoints (a third of
+ * attempts fail by plan, retries 0.2–1 s apart) opened dozens of times and their backlogs waited out cool-downs. A
+ * run of failures spread over failureMinMs with no success at all is an endpoint that is down.
  */
 export const CIRCUIT_STATES = ['closed', 'open', 'half_open'] as const;
 export type CircuitState = (typeof CIRCUIT_STATES)[number];
@@ -18,6 +25,8 @@ export type CircuitState = (typeof CIRCUIT_STATES)[number];
 export interface CircuitPolicy {
   /** Consecutive failed attempts that open a closed circuit (CIRCUIT_FAILURE_THRESHOLD). */
   failureThreshold: number;
+  /** How long the streak must have lasted, from its first failure, to open the circuit (CIRCUIT_FAILURE_MIN_SECONDS). */
+  failureMinMs: number;
   /** First cool-down (CIRCUIT_COOLDOWN_MIN_SECONDS, in ms). */
   cooldownMinMs: number;
   /** Longest cool-down (CIRCUIT_COOLDOWN_MAX_SECONDS, in ms); each failed probe doubles it up to this. */
@@ -32,6 +41,9 @@ export type CircuitTransition = 'opened' | 'reopened' | 'closed' | null;
 export function assertCircuitPolicy(p: CircuitPolicy): void {
   if (!Number.isInteger(p.failureThreshold) || p.failureThreshold < 1) {
     throw new RangeError(`circuit failureThreshold must be an integer ≥ 1 (got ${p.failureThreshold})`);
+  }
+  if (!Number.isFinite(p.failureMinMs) || p.failureMinMs < 0) {
+    throw new RangeError(`circuit failureMinMs must be ≥ 0 (got ${p.failureMinMs})`);
   }
   if (!Number.isFinite(p.cooldownMinMs) || p.cooldownMinMs <= 0) {
     throw new RangeError(`circuit cooldownMinMs must be > 0 (got ${p.cooldownMinMs})`);
@@ -62,12 +74,19 @@ export const CLOSED_DISPATCH_CIRCUIT: DispatchCircuit = {
   probeStreak: 0,
 };
 
+/** An endpoint's failure streak as the record statement keeps it: failed attempts since its last success, and
+ * when the first of them was recorded (null when failures is 0). */
+export interface StreakSeen {
+  failures: number;
+  since: Date | null;
+}
+
 /**
  * The circuit as the dispatcher sees it at the start of a cycle, from what the attempts recorded: the endpoint's
- * failure streak (failed attempts since its last success, kept in Postgres by every worker's record statement)
- * and its deliveries in flight. Returns the circuit to store, how many deliveries it lets the cycle release, and
+ * failure streak (kept in Postgres by every worker's record statement) and its deliveries in flight. Returns the circuit to store, how many deliveries it lets the cycle release, and
  * the transition to announce.
- * - closed: opens once the streak reaches the threshold (cool-down = the minimum);
+ * - closed: opens once the streak reaches the threshold and began at least failureMinMs ago (cool-down = the
+ *   minimum);
  * - open: a success recorded meanwhile (streak back to 0: a straggler that was in flight) closes it; otherwise,
  *   once the cool-down is over and nothing is in flight, one probe is released and the circuit is half_open;
  * - half_open: the probe's result decides once nothing is in flight — streak reset → closed; streak grown →
@@ -76,13 +95,14 @@ export const CLOSED_DISPATCH_CIRCUIT: DispatchCircuit = {
  */
 export function circuitAtDispatch(
   c: DispatchCircuit,
-  failureStreak: number,
+  streak: StreakSeen,
   inFlight: number,
   now: Date,
   policy: CircuitPolicy,
 ): { circuit: DispatchCircuit; allowance: number; transition: CircuitTransition } {
   assertCircuitPolicy(policy);
   const t = now.getTime();
+  const failureStreak = streak.failures;
   const openFor = (cooldownMs: number): DispatchCircuit => ({
     state: 'open',
     openedAt: now,
@@ -102,7 +122,10 @@ export function circuitAtDispatch(
   });
   switch (c.state) {
     case 'closed':
-      if (failureStreak >= policy.failureThreshold) {
+      if (
+        failureStreak >= policy.failureThreshold &&
+        t - (streak.since ?? now).getTime() >= policy.failureMinMs
+      ) {
         return { circuit: openFor(policy.cooldownMinMs), allowance: 0, transition: 'opened' };
       }
       return { circuit: c, allowance: Infinity, transition: null };

@@ -9,7 +9,8 @@ import { OPERATIONAL_EVENT } from '../operational/operational-events.model';
  * failures after the k-th success and is closed by the next success, if any. A closed segment's success recovers
  * when the failures before it (plus the stored streak, for segment 0) reach the threshold, or — segment 0 only —
  * when the endpoint was re-enabled. The new streak is the failures of the open segment (plus the stored streak if
- * nothing closed); any success clears the re-enable mark.
+ * nothing closed); any success clears the re-enable mark. `failing_since` (when the streak began) is set to the
+ * statement's time when a streak starts — from 0, or after a success in these results — and cleared with it.
  *
  * CTEs, to follow others in a WITH list: `recovered_src` (endpoint.recovered rows for operationalEventCtes:
  * ref, application_id, event_type, payload) and `streak_upd` (the endpoint update). Inputs: CTE `results` (ord,
@@ -49,12 +50,17 @@ export function failureStreakCtes(
          ), streak_upd AS (
            UPDATE endpoints e
            SET failure_streak = n.failures,
+               -- The streak began now if it restarted in these results (a success) or was 0; else it goes on.
+               failing_since = CASE WHEN n.failures = 0 THEN NULL
+                                    WHEN n.any_closed OR e.failure_streak = 0 OR e.failing_since IS NULL THEN now()
+                                    ELSE e.failing_since END,
                reenabled_at = CASE WHEN n.any_closed THEN NULL ELSE e.reenabled_at END
            FROM (SELECT endpoint_id, bool_or(closed) AS any_closed,
                         coalesce(sum(failures_before) FILTER (WHERE NOT closed), 0)::int AS failures
                  FROM streak_seg GROUP BY endpoint_id) n
            WHERE e.id = n.endpoint_id
-             AND (e.failure_streak <> n.failures OR (n.any_closed AND e.reenabled_at IS NOT NULL))
+             AND (e.failure_streak <> n.failures OR (n.any_closed AND e.reenabled_at IS NOT NULL)
+                  OR (n.any_closed AND n.failures > 0))
            RETURNING e.id
          )`;
 }

@@ -89,7 +89,6 @@ interface StateChange {
   circuit_next_probe_at: Date | null;
   circuit_cooldown_ms: number;
   circuit_probe_streak: number;
-  failing_since: Date | null;
 }
 
 // Pending, not released: the releasable set (partial index deliveries_releasable_idx). Released and still pending:
@@ -127,7 +126,7 @@ const CANDIDATES_SQL = `
          ep.application_id, coalesce(ep.max_in_flight, $2)::int AS max_in_flight, ep.rate_limit_per_second,
          l.rate_tokens, l.rate_at, ep.kind::text AS kind, ep.url, ep.disabled, ep.failure_streak,
          l.circuit_state, l.circuit_opened_at, l.circuit_next_probe_at, l.circuit_cooldown_ms,
-         l.circuit_probe_streak, l.failing_since,
+         l.circuit_probe_streak, ep.failing_since,
          f.n AS in_flight, q.n AS due,
          now() AS db_now
   FROM waiting w
@@ -273,14 +272,14 @@ export class DispatchRepository {
   }
 }
 
-/** Writes the circuits and failing-since marks that a cycle changed. */
+/** Writes the circuits that a cycle changed. */
 const STATE_SQL = `
   UPDATE endpoint_states s SET
     circuit_state = c.circuit_state::circuit_state, circuit_opened_at = c.circuit_opened_at,
     circuit_next_probe_at = c.circuit_next_probe_at, circuit_cooldown_ms = c.circuit_cooldown_ms,
-    circuit_probe_streak = c.circuit_probe_streak, failing_since = c.failing_since
+    circuit_probe_streak = c.circuit_probe_streak
   FROM jsonb_to_recordset($1::jsonb) AS c(endpoint_id text, circuit_state text, circuit_opened_at timestamptz,
-    circuit_next_probe_at timestamptz, circuit_cooldown_ms int, circuit_probe_streak int, failing_since timestamptz)
+    circuit_next_probe_at timestamptz, circuit_cooldown_ms int, circuit_probe_streak int)
   WHERE s.endpoint_id = c.endpoint_id`;
 
 interface Judged {
@@ -293,7 +292,7 @@ interface Judged {
 }
 
 /**
- * One endpoint's circuit and failing-since mark at this cycle (circuitAtDispatch; standard endpoints only:
+ * One endpoint's circuit at this cycle (circuitAtDispatch; standard endpoints only:
  * operational ones have no failure streak), and whether it has been failing long enough to be disabled.
  */
 function judge(r: CandidateRow, now: Date, limits: DispatchLimits): Judged {
@@ -306,9 +305,15 @@ function judge(r: CandidateRow, now: Date, limits: DispatchLimits): Judged {
   };
   const { circuit, allowance, transition } =
     r.kind === 'standard'
-      ? circuitAtDispatch(stored, r.failure_streak, r.in_flight, now, limits.circuit)
+      ? circuitAtDispatch(
+          stored,
+          { failures: r.failure_streak, since: r.failing_since },
+          r.in_flight,
+          now,
+          limits.circuit,
+        )
       : { circuit: stored, allowance: Infinity, transition: null };
-  const failingSince = r.failure_streak > 0 ? (r.failing_since ?? now) : null;
+  const failingSince = r.failure_streak > 0 ? r.failing_since : null;
   const disable =
     r.kind === 'standard' &&
     !r.disabled &&
@@ -320,14 +325,13 @@ function judge(r: CandidateRow, now: Date, limits: DispatchLimits): Judged {
     (circuit.state === stored.state &&
       circuit.nextProbeAt?.getTime() === stored.nextProbeAt?.getTime() &&
       circuit.probeStreak === stored.probeStreak);
-  const changed = !same || failingSince?.getTime() !== r.failing_since?.getTime();
   return {
     row: r,
     circuit,
     allowance,
     transition,
     disable,
-    change: changed
+    change: !same
       ? {
           endpoint_id: r.endpoint_id,
           circuit_state: circuit.state,
@@ -335,7 +339,6 @@ function judge(r: CandidateRow, now: Date, limits: DispatchLimits): Judged {
           circuit_next_probe_at: circuit.nextProbeAt,
           circuit_cooldown_ms: circuit.cooldownMs,
           circuit_probe_streak: circuit.probeStreak,
-          failing_since: failingSince,
         }
       : null,
   };

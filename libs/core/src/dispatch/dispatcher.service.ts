@@ -51,6 +51,7 @@ export class DispatcherService implements OnApplicationBootstrap, OnModuleDestro
   ) {
     this.circuit = {
       failureThreshold: config.CIRCUIT_FAILURE_THRESHOLD,
+      failureMinMs: config.CIRCUIT_FAILURE_MIN_SECONDS * 1000,
       cooldownMinMs: config.CIRCUIT_COOLDOWN_MIN_SECONDS * 1000,
       cooldownMaxMs: config.CIRCUIT_COOLDOWN_MAX_SECONDS * 1000,
       // A probe unanswered this long (its attempt presumed lost) is followed by another.
