@@ -284,6 +284,32 @@ describe('DispatchRepository: release cycles (real database)', () => {
     );
   });
 
+  it('a probe that was the last delivery still closes the circuit (nothing left to send)', async () => {
+    const app = await application();
+    const ep = await endpoint(app);
+    await deliveries(app, ep, 1);
+    await sql(
+      url,
+      `UPDATE endpoints SET failure_streak = 3, failing_since = now() - interval '1 min' WHERE id = $1`,
+      [ep],
+    );
+    assert.deepEqual((await cycle()).circuits, [{ endpointId: ep, transition: 'opened' }]);
+    await sql(url, `UPDATE endpoint_states SET circuit_next_probe_at = now() WHERE endpoint_id = $1`, [ep]);
+    assert.equal((await cycle()).released, 1, 'the probe');
+    // It succeeds, as the record statement writes it: no delivery of the endpoint is pending any more.
+    await sql(url, `UPDATE deliveries SET status = 'succeeded', released_at = NULL WHERE endpoint_id = $1`, [
+      ep,
+    ]);
+    await sql(url, `UPDATE endpoints SET failure_streak = 0, failing_since = NULL WHERE id = $1`, [ep]);
+    assert.deepEqual((await cycle()).circuits, [{ endpointId: ep, transition: 'closed' }]);
+    const [st] = await sql<{ circuit_state: string }>(
+      url,
+      `SELECT circuit_state::text FROM endpoint_states WHERE endpoint_id = $1`,
+      [ep],
+    );
+    assert.equal(st.circuit_state, 'closed');
+  });
+
   it('a failed probe reopens the circuit with the cool-down doubled', async () => {
     const app = await application();
     const ep = await endpoint(app);

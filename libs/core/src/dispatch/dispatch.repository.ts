@@ -109,10 +109,17 @@ const CANDIDATES_SQL = `
             WHERE ${RELEASABLE} AND d.endpoint_id > eps.endpoint_id ORDER BY d.endpoint_id LIMIT 1)
     FROM eps WHERE eps.endpoint_id IS NOT NULL
   ), waiting AS MATERIALIZED (
-    SELECT eps.endpoint_id,
-           (SELECT min(d.next_attempt_at) FROM deliveries d
-            WHERE d.endpoint_id = eps.endpoint_id AND ${RELEASABLE}) AS next_at
-    FROM eps WHERE eps.endpoint_id IS NOT NULL
+    SELECT endpoint_id, min(next_at) AS next_at FROM (
+      SELECT eps.endpoint_id,
+             (SELECT min(d.next_attempt_at) FROM deliveries d
+              WHERE d.endpoint_id = eps.endpoint_id AND ${RELEASABLE}) AS next_at
+      FROM eps WHERE eps.endpoint_id IS NOT NULL
+      UNION ALL
+      -- A circuit not closed whose endpoint has succeeded since (its probe, or a straggler) is judged now even
+      -- with nothing left to send, so it closes (partial index endpoint_states_circuit_idx).
+      SELECT s.endpoint_id, now() FROM endpoint_states s JOIN endpoints e ON e.id = s.endpoint_id
+      WHERE s.circuit_state <> 'closed' AND e.failure_streak = 0
+    ) w GROUP BY endpoint_id
   ), locked AS (
     SELECT s.* FROM endpoint_states s
     WHERE s.endpoint_id IN (SELECT endpoint_id FROM waiting WHERE next_at <= now())
