@@ -12,7 +12,8 @@ import { serveRpc, summarize, Summary, wallNow } from './bench-util';
 export interface OpenLoopRun {
   origin: string;
   key: string;
-  eventType: string;
+  /** Event types, used in turn (event n gets eventTypes[n % length]). */
+  eventTypes: string[];
   rate: number;
   seconds: number;
   connections: number;
@@ -63,7 +64,7 @@ async function openLoop(run: OpenLoopRun): Promise<OpenLoopResult> {
     slips.push(sentAt - scheduledAt);
     sent++;
     const body = JSON.stringify({
-      eventType: run.eventType,
+      eventType: run.eventTypes[seq % run.eventTypes.length],
       payload: { seq, sentAt: Math.round(sentAt), order: { id: `o_${seq}`, filler } },
     });
     const p = pool

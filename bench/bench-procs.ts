@@ -4,6 +4,8 @@
  * (SIGKILL) when the bench process exits, whatever the reason.
  */
 import { ChildProcess, fork, spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { join } from 'node:path';
 import { sleep } from './bench-util';
 
 const all = new Set<Child>();
@@ -146,4 +148,37 @@ export function startNode(
         stdio: ['ignore', 'pipe', 'pipe'],
       });
   return new Child(name, proc, opts.echo ?? false);
+}
+
+/** Any executable (e.g. a private redis-server) with `args`, only PATH and HOME in its environment. */
+export function startProcess(
+  name: string,
+  file: string,
+  args: string[],
+  opts: { echo?: boolean } = {},
+): Child {
+  const proc = spawn(file, args, {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new Child(name, proc, opts.echo ?? false);
+}
+
+/** The first executable called `name` on PATH (or `name` itself when it contains a slash and exists). */
+export function findExecutable(name: string): string | null {
+  const candidates = name.includes('/')
+    ? [name]
+    : (process.env.PATH ?? '')
+        .split(':')
+        .filter(Boolean)
+        .map((dir) => join(dir, name));
+  for (const file of candidates) {
+    try {
+      accessSync(file, constants.X_OK);
+      return file;
+    } catch {
+      // not there
+    }
+  }
+  return null;
 }

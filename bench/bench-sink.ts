@@ -3,7 +3,10 @@
  *  - the sink: a Node http server on 127.0.0.1 that answers 204 as soon as the request body has been read, and
  *    records, per label (the first path segment after /h/), how many requests came and the first arrival time of
  *    each `webhook-id`;
- *  - the blackhole: a TCP server on 127.0.0.1 that accepts connections, reads everything and never answers.
+ *  - the blackhole: a TCP server on 127.0.0.1 that accepts connections, reads everything and never answers. It
+ *    counts open requests (connections that have sent bytes and are not closed: the worker's undici agent sends at
+ *    most one request per connection, so this is the number of requests waiting at the black hole) and the most
+ *    seen at once since the last `{type: 'blackholeReset'}`.
  * Stats are fetched over IPC (`{type: 'stats', label, arrivals}`), so the parent adds no HTTP load to measure.
  */
 import { createServer as createHttpServer, IncomingMessage, ServerResponse } from 'node:http';
@@ -27,6 +30,12 @@ export interface BlackholeStats {
   connections: number;
   open: number;
   bytes: number;
+  /** Connections that sent a request (bytes), ever. */
+  requests: number;
+  /** Connections that have sent a request and are still open. */
+  openRequests: number;
+  /** The most `openRequests` seen at once since the sink started or the last reset. */
+  maxOpenRequests: number;
 }
 
 class Label {
@@ -38,7 +47,14 @@ class Label {
 }
 
 const labels = new Map<string, Label>();
-const blackhole: BlackholeStats = { connections: 0, open: 0, bytes: 0 };
+const blackhole: BlackholeStats = {
+  connections: 0,
+  open: 0,
+  bytes: 0,
+  requests: 0,
+  openRequests: 0,
+  maxOpenRequests: 0,
+};
 const sockets = new Set<Socket>();
 
 function labelFor(url: string | undefined): string {
@@ -71,10 +87,19 @@ const hole = createTcpServer((socket) => {
   blackhole.connections++;
   blackhole.open++;
   sockets.add(socket);
-  socket.on('data', (chunk: Buffer) => (blackhole.bytes += chunk.length));
+  let requested = false;
+  socket.on('data', (chunk: Buffer) => {
+    blackhole.bytes += chunk.length;
+    if (requested) return;
+    requested = true;
+    blackhole.requests++;
+    blackhole.openRequests++;
+    blackhole.maxOpenRequests = Math.max(blackhole.maxOpenRequests, blackhole.openRequests);
+  });
   socket.on('error', () => undefined);
   socket.on('close', () => {
     blackhole.open--;
+    if (requested) blackhole.openRequests--;
     sockets.delete(socket);
   });
 });
@@ -104,6 +129,9 @@ async function main(): Promise<void> {
         return { port, blackholePort };
       case 'stats':
         return { stats: statsOf(String(msg.label), Boolean(msg.arrivals)), blackhole };
+      case 'blackholeReset':
+        blackhole.maxOpenRequests = blackhole.openRequests;
+        return { blackhole };
       case 'close':
         for (const s of sockets) s.destroy();
         sink.closeAllConnections();
