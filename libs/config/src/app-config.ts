@@ -363,7 +363,7 @@ export class AppConfig {
   @IsInt()
   @Min(10)
   @Max(60_000)
-  RECORD_RETRY_MAX_DELAY_MS = 2000;
+  RECORD_RETRY_MAX_DELAY_MS = 500;
 
   @IsInt()
   @Min(0)
