@@ -569,6 +569,117 @@ describe('endpoints API', () => {
     }
   });
 
+  /** A same-origin form POST as a browser would send it (no redirects followed). */
+  function postForm(path: string, fields: Record<string, string>): Promise<Response> {
+    return fetch(`${api.baseUrl}${path}`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: api.baseUrl },
+      body: new URLSearchParams(fields).toString(),
+    });
+  }
+
+  /** The session cookie ("name=value") a form POST set, e.g. after a sign-in. */
+  async function sessionCookie(path: string, fields: Record<string, string>, name: string): Promise<string> {
+    const r = await postForm(path, fields);
+    assert.equal(r.status, 303, `${path}: ${r.status}`);
+    const set = r.headers.getSetCookie().find((c) => c.startsWith(`${name}=`));
+    assert.ok(set, `${path} set no ${name} cookie`);
+    return set.split(';')[0];
+  }
+
+  async function page(path: string, cookie: string): Promise<string> {
+    const r = await fetch(`${api.baseUrl}${path}`, { headers: { cookie }, redirect: 'manual' });
+    assert.equal(r.status, 200, path);
+    return r.text();
+  }
+
+  it('reports the circuit breaker: closed with no times until the dispatcher stores a state', async () => {
+    const app = await api.createApplication();
+    const closed = { state: 'closed', openedAt: null, nextProbeAt: null };
+    const created = await createEndpoint(app);
+    assert.deepEqual(created.circuit, closed);
+    const { rows } = await db.query('SELECT 1 FROM endpoint_states WHERE endpoint_id = $1', [created.id]);
+    assert.equal(rows.length, 0, 'no endpoint_states row yet');
+    assert.deepEqual(
+      (await api.request('GET', `/v1/endpoints/${created.id}`, { key: app.key })).body.circuit,
+      closed,
+    );
+    const list = await api.request('GET', '/v1/endpoints', { key: app.key });
+    assert.deepEqual(list.body.data[0].circuit, closed);
+    const patched = await api.request('PATCH', `/v1/endpoints/${created.id}`, {
+      key: app.key,
+      body: { description: 'x' },
+    });
+    assert.deepEqual(patched.body.circuit, closed);
+  });
+
+  it('reports an open circuit with its times in the API, the dashboard and the portal', async () => {
+    const app = await api.createApplication();
+    const ep = await createEndpoint(app, { url: 'https://example.com/circuit' });
+    const other = await createEndpoint(app, { url: 'https://example.com/fine' });
+    const openedAt = new Date(Date.now() - 60_000);
+    const nextProbeAt = new Date(Date.now() + 30 * 60_000);
+    // As the dispatcher writes it when the endpoint's failure streak reaches CIRCUIT_FAILURE_THRESHOLD.
+    await db.query(
+      `INSERT INTO endpoint_states (endpoint_id, circuit_state, circuit_opened_at, circuit_next_probe_at,
+                                    circuit_cooldown_ms, circuit_probe_streak)
+       VALUES ($1, 'open', $2, $3, 1800000, 10)`,
+      [ep.id, openedAt, nextProbeAt],
+    );
+    const open = { state: 'open', openedAt: openedAt.toISOString(), nextProbeAt: nextProbeAt.toISOString() };
+
+    const got = await api.request('GET', `/v1/endpoints/${ep.id}`, { key: app.key });
+    assert.equal(got.status, 200);
+    assert.deepEqual(got.body.circuit, open);
+    const list = await api.request('GET', '/v1/endpoints', { key: app.key });
+    const byId = new Map(list.body.data.map((e: { id: string; circuit: unknown }) => [e.id, e.circuit]));
+    assert.deepEqual(byId.get(ep.id), open);
+    assert.deepEqual(byId.get(other.id), { state: 'closed', openedAt: null, nextProbeAt: null });
+    const patched = await api.request('PATCH', `/v1/endpoints/${ep.id}`, {
+      key: app.key,
+      body: { description: 'still failing' },
+    });
+    assert.equal(patched.status, 200);
+    assert.deepEqual(patched.body.circuit, open);
+    const support = await api.request('POST', '/v1/support-keys', {
+      key: ADMIN_KEY,
+      body: { name: 'circuit' },
+    });
+    assert.deepEqual(
+      (await api.request('GET', `/v1/endpoints/${ep.id}`, { key: support.body.key })).body.circuit,
+      open,
+    );
+
+    // Dashboard: the endpoint page and the application's endpoint cards.
+    const dashboard = await sessionCookie('/dashboard/login', { key: ADMIN_KEY }, 'tern_dashboard');
+    const detail = await page(`/dashboard/endpoints/${ep.id}`, dashboard);
+    assert.match(detail, /<dt>Circuit<\/dt>\s*<dd>\s*<span class="circuit" data-circuit-state="open">/);
+    assert.ok(detail.includes(`datetime="${open.openedAt}"`), 'opened-at shown');
+    assert.ok(detail.includes(`datetime="${open.nextProbeAt}"`), 'next probe shown');
+    const cards = await page(`/dashboard/apps/${app.id}`, dashboard);
+    const card = (id: string) =>
+      cards.slice(cards.indexOf(`data-endpoint-id="${id}"`)).split('</article>')[0];
+    assert.match(card(ep.id), /data-circuit-state="open"/);
+    assert.match(card(ep.id), /data-testid="circuit-notice"/);
+    assert.ok(card(ep.id).includes(`datetime="${open.nextProbeAt}"`));
+    assert.match(card(other.id), /data-circuit-state="closed"/);
+    assert.doesNotMatch(card(other.id), /circuit-notice/);
+
+    // Portal: the customer sees it on the endpoint's page.
+    const link = await api.request('POST', '/v1/portal-links', { key: app.key });
+    assert.equal(link.status, 201, JSON.stringify(link.body));
+    const portal = await sessionCookie(
+      '/portal/enter',
+      { token: String(link.body.url).split('#token=')[1] },
+      'tern_portal',
+    );
+    const mine = await page(`/portal/endpoints/${ep.id}`, portal);
+    assert.match(mine, /data-testid="circuit-notice" data-circuit-state="open"/);
+    assert.ok(mine.includes(`datetime="${open.openedAt}"`));
+    assert.ok(mine.includes(`datetime="${open.nextProbeAt}"`));
+  });
+
   it('documents the endpoint routes and DTOs in /openapi.json', async () => {
     const doc = await api.request('GET', '/openapi.json');
     assert.equal(doc.status, 200);
@@ -598,6 +709,17 @@ describe('endpoints API', () => {
     assert.ok(schemas.UpdateEndpointDto.properties.disabledReason);
     assert.ok(schemas.UpdateEndpointDto.properties.maxInFlight);
     assert.ok(schemas.RotateSecretDto.properties.secret);
+    // The response: the endpoint with its circuit breaker.
+    assert.ok(schemas.EndpointDto.properties.url);
+    assert.ok(schemas.CreatedEndpointDto.properties.secret);
+    const circuitRef =
+      schemas.EndpointDto.properties.circuit.$ref ?? schemas.EndpointDto.properties.circuit.allOf?.[0].$ref;
+    assert.equal(circuitRef, '#/components/schemas/EndpointCircuitDto');
+    assert.deepEqual(schemas.EndpointCircuitDto.properties.state.enum, ['closed', 'open', 'half_open']);
+    assert.ok(schemas.EndpointCircuitDto.properties.openedAt);
+    assert.ok(schemas.EndpointCircuitDto.properties.nextProbeAt);
+    const get = doc.body.paths['/v1/endpoints/{id}'].get.responses['200'].content['application/json'].schema;
+    assert.equal(get.$ref, '#/components/schemas/EndpointDto');
   });
 
   it('support keys read custom header names, never their values; the application and the admin see them whole', async () => {

@@ -4,7 +4,7 @@ import { ApiHarness } from './support/api-harness';
 import { DeliveryHelpers } from './support/delivery-helpers';
 import { freePort } from './support/free-port';
 import { TestReceivers } from './support/receiver';
-import { waitFor } from './support/scratch-db';
+import { sql, waitFor } from './support/scratch-db';
 import { TestStack } from './support/stack';
 import { applyTestEnv } from './support/test-env';
 
@@ -133,6 +133,44 @@ describe('metrics', () => {
     });
     assert.equal(value(drained, 'tern_dispatch_lag_seconds'), 0);
     assert.equal(value(drained, 'tern_deliveries_outstanding'), 0);
+  });
+
+  it('API: endpoints by circuit state, every state reported, read at scrape time', async () => {
+    const circuits = async () => {
+      const text = await apiMetrics();
+      const n = (state: string) => value(text, `tern_endpoint_circuit_state{state="${state}"}`);
+      return { closed: n('closed'), open: n('open'), half_open: n('half_open') };
+    };
+    const before = await circuits();
+    for (const [state, n] of Object.entries(before))
+      assert.ok(n !== undefined && n >= 0, `${state} reported`);
+    assert.equal(before.half_open, 0, 'a state no endpoint is in is reported as 0');
+
+    // No events of this type are emitted: the dispatcher never serves it, so the row below stays as written.
+    const rx = (await receiver()).always(200);
+    const ep = await h.endpoint(rx.url, { eventTypes: ['circuit.never'] });
+    const withNew = await circuits();
+    assert.equal(withNew.closed, before.closed! + 1, 'an endpoint without a state row counts as closed');
+    assert.equal(withNew.open, before.open);
+
+    await sql(
+      stack.databaseUrl,
+      `INSERT INTO endpoint_states (endpoint_id, circuit_state, circuit_opened_at, circuit_next_probe_at,
+                                    circuit_cooldown_ms, circuit_probe_streak)
+       VALUES ($1, 'open', now(), now() + interval '30 minutes', 1800000, 10)`,
+      [ep.id],
+    );
+    const opened = await circuits();
+    assert.deepEqual(opened, { closed: before.closed, open: before.open! + 1, half_open: 0 });
+
+    // Disabled (or deleted) endpoints are not counted, whatever their circuit.
+    const off = await stack.api.request('PATCH', `/v1/endpoints/${ep.id}`, {
+      key: h.key,
+      body: { disabled: true },
+    });
+    assert.equal(off.status, 200);
+    assert.deepEqual(await circuits(), before);
+    assert.equal((await stack.api.request('DELETE', `/v1/endpoints/${ep.id}`, { key: h.key })).status, 204);
   });
 
   it('worker: outcomes, attempts by error class, latency, queue wait, in flight, released', async () => {

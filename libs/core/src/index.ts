@@ -8,6 +8,7 @@ export * from './api-keys/auth-throttle.service';
 export * from './applications/applications.repository';
 export * from './applications/applications.service';
 export * from './endpoints/endpoint-rules';
+export * from './endpoints/endpoint-circuit';
 export * from './endpoints/endpoints.repository';
 export * from './endpoints/endpoint-headers-sealer.service';
 export * from './endpoints/endpoints.service';

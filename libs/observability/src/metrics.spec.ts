@@ -47,15 +47,20 @@ describe('metrics', () => {
         deliveriesOutstanding: 1,
         dispatchLagSeconds: 1.5,
         deliveriesPending: 4,
+        endpointCircuits: { closed: 7, open: 2, half_open: 0 },
       },
     });
     let text = await m.text();
     assert.match(text, /^tern_queue_jobs\{state="waiting"\} 3$/m);
     assert.match(text, /^tern_dispatch_lag_seconds 1\.5$/m);
+    assert.match(text, /^tern_endpoint_circuit_state\{state="closed"\} 7$/m);
+    assert.match(text, /^tern_endpoint_circuit_state\{state="open"\} 2$/m);
+    assert.match(text, /^tern_endpoint_circuit_state\{state="half_open"\} 0$/m, 'every state, 0 when none');
     m.setBacklog({ queue: null, database: null });
     text = await m.text();
     assert.doesNotMatch(text, /^tern_queue_jobs\{/m);
     assert.doesNotMatch(text, /^tern_deliveries_pending \d/m);
+    assert.doesNotMatch(text, /^tern_endpoint_circuit_state\{/m);
     assert.match(text, /^tern_metrics_collect_errors_total\{source="queue"\} 1$/m);
     assert.match(text, /^tern_metrics_collect_errors_total\{source="database"\} 1$/m);
   });

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { CIRCUIT_STATES, CircuitState } from '@tern/delivery-rules';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { createHash, timingSafeEqual } from 'node:crypto';
 
@@ -25,6 +26,11 @@ export const METRIC = {
   dispatchLag: 'tern_dispatch_lag_seconds',
   /** Gauge: deliveries with status pending (global, read at scrape time). */
   deliveriesPending: 'tern_deliveries_pending',
+  /**
+   * Gauge {state: closed|open|half_open}: live, enabled endpoints by circuit breaker state, every state reported
+   * (0 when none; global, read at scrape time).
+   */
+  endpointCircuitState: 'tern_endpoint_circuit_state',
   /** Counter {source: queue|database}: scrapes whose global gauges could not be read (those are left out). */
   collectErrors: 'tern_metrics_collect_errors_total',
 
@@ -89,6 +95,7 @@ export interface BacklogSnapshot {
     deliveriesOutstanding: number;
     dispatchLagSeconds: number;
     deliveriesPending: number;
+    endpointCircuits: Record<CircuitState, number>;
   } | null;
 }
 
@@ -139,6 +146,12 @@ export class ApiMetrics extends TernMetrics {
     help: 'Deliveries with status pending (global, read at scrape time).',
     registers: [this.registry],
   });
+  readonly endpointCircuitState = new Gauge({
+    name: METRIC.endpointCircuitState,
+    help: 'Live, enabled endpoints by circuit breaker state (global, read at scrape time).',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
   readonly collectErrors = new Counter({
     name: METRIC.collectErrors,
     help: 'Scrapes whose global gauges could not be read (those gauges are left out of that scrape).',
@@ -159,11 +172,15 @@ export class ApiMetrics extends TernMetrics {
     this.deliveriesOutstanding.remove();
     this.dispatchLag.remove();
     this.deliveriesPending.remove();
+    this.endpointCircuitState.reset();
     if (b.database) {
       this.deliveriesReleasable.set(b.database.deliveriesReleasable);
       this.deliveriesOutstanding.set(b.database.deliveriesOutstanding);
       this.dispatchLag.set(b.database.dispatchLagSeconds);
       this.deliveriesPending.set(b.database.deliveriesPending);
+      for (const state of CIRCUIT_STATES) {
+        this.endpointCircuitState.set({ state }, b.database.endpointCircuits[state] ?? 0);
+      }
     } else {
       this.collectErrors.inc({ source: 'database' });
     }

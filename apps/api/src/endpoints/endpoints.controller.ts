@@ -22,6 +22,7 @@ import { applicationIdOf, Auth, CurrentPrincipal } from '../http/auth.guard';
 import { pageLimit } from '../http/list-query.dto';
 import { ScopedListQueryDto } from '../http/scoped-list-query.dto';
 import { CreateEndpointDto } from './create-endpoint.dto';
+import { CreatedEndpointDto, EndpointDto, EndpointPageDto } from './endpoint-view.dto';
 import { RotateSecretDto } from './rotate-secret.dto';
 import { UpdateEndpointDto } from './update-endpoint.dto';
 
@@ -41,7 +42,7 @@ export class EndpointsController {
 
   @Post()
   @ApiOperation({ summary: 'Create an endpoint; the response carries its signing secret.' })
-  @ApiCreatedResponse({ description: 'The endpoint, with `secret`.' })
+  @ApiCreatedResponse({ type: CreatedEndpointDto, description: 'The endpoint, with `secret`.' })
   @ApiUnprocessableEntityResponse({ description: 'Invalid fields, named in `fields[]`.' })
   create(@CurrentPrincipal() p: Principal, @Body() dto: CreateEndpointDto) {
     return this.endpoints.create(applicationIdOf(p), dto);
@@ -50,7 +51,7 @@ export class EndpointsController {
   @Get()
   @Auth('application', 'admin', 'support')
   @ApiOperation({ summary: 'List endpoints, newest first.' })
-  @ApiOkResponse({ description: '`{ data, nextCursor }`' })
+  @ApiOkResponse({ type: EndpointPageDto, description: '`{ data, nextCursor }`' })
   async list(@CurrentPrincipal() p: Principal, @Query() q: ScopedListQueryDto) {
     const limit = pageLimit(q, this.config);
     const applicationId = await this.scopes.required(p, q.applicationId);
@@ -60,6 +61,8 @@ export class EndpointsController {
 
   @Get(':id')
   @Auth('application', 'admin', 'support')
+  @ApiOperation({ summary: 'One endpoint, with its circuit breaker state.' })
+  @ApiOkResponse({ type: EndpointDto })
   async get(@CurrentPrincipal() p: Principal, @Param('id') id: string) {
     return endpointViewFor(
       p.kind,
@@ -72,6 +75,7 @@ export class EndpointsController {
     summary:
       'Change some fields. Disabling fails the pending deliveries; re-enabling affects new events only.',
   })
+  @ApiOkResponse({ type: EndpointDto, description: 'The endpoint as it is now.' })
   @ApiUnprocessableEntityResponse({ description: 'Invalid fields, named in `fields[]`.' })
   update(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Body() dto: UpdateEndpointDto) {
     return this.endpoints.update(applicationIdOf(p), id, dto);

@@ -11,8 +11,8 @@ export const BACKLOG_READ_TIMEOUT_MS = 2000;
 
 /**
  * The global backlog for the API's /metrics, read at scrape time: queue jobs by state (BullMQ), outbox rows not
- * yet relayed and the age of the oldest, pending deliveries. Each process reports the same global numbers:
- * aggregate them with max(), not sum().
+ * yet relayed and the age of the oldest, pending deliveries, endpoints by circuit state. Each process reports the
+ * same global numbers: aggregate them with max(), not sum().
  */
 @Injectable()
 export class BacklogService implements OnApplicationShutdown {

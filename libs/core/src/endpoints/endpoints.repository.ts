@@ -7,6 +7,7 @@ import { OPERATIONAL_EVENT } from '../operational/operational-events.model';
 import { writeOperationalEvents } from '../operational/operational-events.sql';
 import { ENDPOINT_CHANGED_CHANNEL } from '../queue/queue.constants';
 import { EndpointHeadersCipher } from '../secrets/endpoint-headers-cipher';
+import { circuitOf, EndpointCircuit, ENDPOINT_CIRCUIT_INCLUDE } from './endpoint-circuit';
 
 /** deliveries.last_error of the pending deliveries failed when their endpoint is disabled / deleted. */
 export const ENDPOINT_DISABLED_ERROR = 'endpoint_disabled';
@@ -30,6 +31,8 @@ export interface EndpointRecord {
   /** Null = ENDPOINT_MAX_IN_FLIGHT. */
   maxInFlight: number | null;
   headers: Record<string, string>;
+  /** The circuit breaker, from endpoint_states (closed when the dispatcher has no row for the endpoint yet). */
+  circuit: EndpointCircuit;
   createdAt: Date;
   updatedAt: Date;
   deletedAt: Date | null;
@@ -85,7 +88,8 @@ export interface NewEndpointSecretRow {
 }
 
 type Tx = Prisma.TransactionClient;
-type EndpointRow = Awaited<ReturnType<PrismaService['endpoint']['findFirst']>> & object;
+/** An endpoints row with its circuit columns (ENDPOINT_CIRCUIT_INCLUDE: every read of a whole endpoint). */
+type EndpointRow = Prisma.EndpointGetPayload<{ include: typeof ENDPOINT_CIRCUIT_INCLUDE }>;
 
 /**
  * NOTIFY ENDPOINT_CHANGED_CHANNEL (payload = endpoint id), inside the caller's transaction: sent for every change to
@@ -155,6 +159,7 @@ function toRecord(r: EndpointRow, cipher: EndpointHeadersCipher): EndpointRecord
     rateLimitPerSecond: r.rateLimitPerSecond,
     maxInFlight: r.maxInFlight,
     headers: headersOf(r, cipher),
+    circuit: circuitOf(r.state),
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
     deletedAt: r.deletedAt,
@@ -202,6 +207,7 @@ export class EndpointsRepository {
           createdAt: now,
           updatedAt: now,
         },
+        include: ENDPOINT_CIRCUIT_INCLUDE,
       });
       await tx.endpointSecret.create({
         data: {
@@ -220,7 +226,10 @@ export class EndpointsRepository {
 
   /** A live (not deleted) endpoint of the application. */
   async findById(applicationId: string, id: string): Promise<EndpointRecord | null> {
-    const row = await this.prisma.endpoint.findFirst({ where: { id, applicationId, deletedAt: null } });
+    const row = await this.prisma.endpoint.findFirst({
+      where: { id, applicationId, deletedAt: null },
+      include: ENDPOINT_CIRCUIT_INCLUDE,
+    });
     return row ? this.record(row) : null;
   }
 
@@ -234,6 +243,7 @@ export class EndpointsRepository {
       },
       orderBy: newestFirst(),
       take: limit + 1,
+      include: ENDPOINT_CIRCUIT_INCLUDE,
     });
     return rows.map((r) => this.record(r));
   }
@@ -269,7 +279,7 @@ export class EndpointsRepository {
         // Its next success announces endpoint.recovered (reason re_enabled; see advanceFailureStreak).
         if (current.disabled) data.reenabledAt = now;
       }
-      const row = await tx.endpoint.update({ where: { id }, data });
+      const row = await tx.endpoint.update({ where: { id }, data, include: ENDPOINT_CIRCUIT_INCLUDE });
       if (disabled === true) await failPendingDeliveries(tx, id, ENDPOINT_DISABLED_ERROR);
       if (disabled === true && !current.disabled) {
         await this.announceDisabled(
@@ -311,10 +321,11 @@ export class EndpointsRepository {
       const current = await lockLiveEndpoint(tx, id, null);
       if (!current) return null;
       const row = current.disabled
-        ? await tx.endpoint.findUniqueOrThrow({ where: { id } })
+        ? await tx.endpoint.findUniqueOrThrow({ where: { id }, include: ENDPOINT_CIRCUIT_INCLUDE })
         : await tx.endpoint.update({
             where: { id },
             data: { disabled: true, disabledAt: now, disabledReason: reason, updatedAt: now },
+            include: ENDPOINT_CIRCUIT_INCLUDE,
           });
       await failPendingDeliveries(tx, id, ENDPOINT_DISABLED_ERROR);
       if (!current.disabled) await this.announceDisabled(tx, this.record(row), reason);

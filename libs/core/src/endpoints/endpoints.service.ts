@@ -3,6 +3,7 @@ import { AppConfig } from '@tern/config';
 import {
   AddressPolicy,
   checkUrlDestination,
+  CircuitState,
   PortPolicy,
   portProblem,
   redactHeaderValues,
@@ -13,8 +14,20 @@ import type { PrincipalKind } from '../common/principal';
 import { Page, PageCursor, toPage } from '../common/pagination';
 import { EndpointSecretsService } from '../secrets/endpoint-secrets.service';
 import { webhookSecretProblem } from '../secrets/webhook-secret';
+import type { EndpointCircuit } from './endpoint-circuit';
 import { checkEndpointHeaders, checkEndpointUrl } from './endpoint-rules';
 import { EndpointChanges, EndpointKind, EndpointRecord, EndpointsRepository } from './endpoints.repository';
+
+/**
+ * The endpoint's circuit breaker (dispatcher-managed, read-only). `open`: repeated failed attempts stopped its
+ * deliveries, which wait in Tern until a probe succeeds; `half_open`: one probe is out. `openedAt` and
+ * `nextProbeAt` (when the next probe may go) are null when `closed`.
+ */
+export interface EndpointCircuitView {
+  state: CircuitState;
+  openedAt: string | null;
+  nextProbeAt: string | null;
+}
 
 export interface EndpointView {
   id: string;
@@ -32,6 +45,7 @@ export interface EndpointView {
   /** Most deliveries released at once across all workers; null = ENDPOINT_MAX_IN_FLIGHT. */
   maxInFlight: number | null;
   headers: Record<string, string>;
+  circuit: EndpointCircuitView;
   createdAt: string;
   updatedAt: string;
 }
@@ -250,7 +264,16 @@ function toView(r: EndpointRecord): EndpointView {
     rateLimitPerSecond: r.rateLimitPerSecond,
     maxInFlight: r.maxInFlight,
     headers: r.headers,
+    circuit: toCircuitView(r.circuit),
     createdAt: r.createdAt.toISOString(),
     updatedAt: r.updatedAt.toISOString(),
+  };
+}
+
+function toCircuitView(c: EndpointCircuit): EndpointCircuitView {
+  return {
+    state: c.state,
+    openedAt: c.openedAt?.toISOString() ?? null,
+    nextProbeAt: c.nextProbeAt?.toISOString() ?? null,
   };
 }

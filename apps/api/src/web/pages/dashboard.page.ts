@@ -26,7 +26,7 @@ import {
   when,
 } from '../components';
 import { deliveriesTable, DeliveryLinks, labelled, statusTabs, TableLabels } from '../delivery-page';
-import { endpointGrid, eventTypesText } from '../endpoint-card';
+import { circuitDetails, endpointGrid, eventTypesText } from '../endpoint-card';
 import { Html, html, queryString } from '../html';
 
 /**
@@ -284,6 +284,7 @@ export function endpointPage(vm: {
                 ${when(ep.disabledAt, { inline: true })}${ep.disabledReason ? html`<br />${ep.disabledReason}` : ''}`
               : badge('enabled'),
           ],
+          ['Circuit', circuitDetails(ep.circuit)],
           [
             'Rate limit',
             ep.rateLimitPerSecond ? `${ep.rateLimitPerSecond} / s` : html`<span class="faint">none</span>`,

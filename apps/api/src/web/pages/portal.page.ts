@@ -15,7 +15,7 @@ import {
   statusTabs,
   TableLabels,
 } from '../delivery-page';
-import { endpointGrid, eventTypesText } from '../endpoint-card';
+import { circuitBadge, circuitNotice, endpointGrid, eventTypesText } from '../endpoint-card';
 import { endpointForm, EndpointFormValues } from '../endpoint-form';
 import { Html, html, queryString } from '../html';
 import { WEB_ASSETS } from '../web-assets';
@@ -115,7 +115,10 @@ export function newEndpointPage(vm: {
     </section>`;
 }
 
-/** One endpoint: health, signing secret (shown when `secret` is given), settings and its latest deliveries. */
+/**
+ * One endpoint: state and circuit, health, signing secret (shown when `secret` is given), settings and its latest
+ * deliveries.
+ */
 export function endpointPage(vm: {
   ep: EndpointView;
   stats: EndpointStatsView;
@@ -129,7 +132,8 @@ export function endpointPage(vm: {
 }): Html {
   const { ep, stats, recent, secret, values, problems, csrf, overlapHours } = vm;
   return html`${pageHead(
-      html`<span class="mono">${ep.url}</span> ${ep.disabled ? badge('disabled') : badge('enabled')}`,
+      html`<span class="mono">${ep.url}</span> ${ep.disabled ? badge('disabled') : badge('enabled')}
+        ${circuitBadge(ep.circuit)}`,
       html`${idLink(ep.id)} ·
       ${eventTypesText(ep.eventTypes)}${ep.description ? html` · ${ep.description}` : ''}`,
       html`<form method="post" action="/portal/endpoints/${ep.id}/test">
@@ -148,6 +152,7 @@ export function endpointPage(vm: {
           </p>`
         : ''
     }
+    ${circuitNotice(ep.circuit)}
     <div class="cols">
       <section class="card endpoint">
         <h3>Health</h3>
