@@ -7,7 +7,8 @@
  *   ingest     POST /v1/events and /v1/events/batch (100 per request) with autocannon (bench/ingest.bench.ts, run
  *              as a child process), no worker running, one endpoint subscribed to the type
  *   e2e        BENCH_E2E_EVENTS events pre-loaded via batch while no worker runs; then the worker starts and
- *              drains them: rate = deliveries / (last sink arrival − first sink arrival). Target ≥ 0.45 × raw
+ *              drains them: rate = deliveries / (last sink arrival − first sink arrival). Target ≥ 0.45 × raw.
+ *              WAL per delivery, the cluster's and (with pg_walinspect) the scratch database's own, per relation
  *   fanout     BENCH_FANOUT_ENDPOINTS endpoints of one application on the sink, BENCH_FANOUT_EVENTS events sent in
  *              batches of BENCH_FANOUT_BATCH while the worker runs: rate = deliveries / (first request → last
  *              arrival). Target ≥ 0.35 × raw (rate only when raw is not run)
@@ -369,6 +370,8 @@ class Bench {
   dbCreated = false;
   private warmedUp = WARMUP_SECONDS === 0;
   private cleaned: Promise<void> | null = null;
+  /** The connection holding walHold's replication slot, while a phase holds one. */
+  private walHolder: Client | null = null;
   private ourBackends = new Set<number>();
 
   constructor() {
@@ -707,12 +710,101 @@ class Bench {
     });
   }
 
-  /** Row writes per table since the database was created: inserts, updates and how many updates were HOT. */
+  /**
+   * Keeps the WAL of a phase readable until walOfThisDatabase has read it: a temporary physical replication slot
+   * (dropped with its session, so also if the bench dies) on a connection of its own. Null where it can't be had
+   * (no pg_walinspect, or not a superuser): the phase then reports the cluster-wide figure only.
+   */
+  private async walHold(): Promise<{ client: Client; lsn: string } | null> {
+    const client = new Client({ connectionString: this.dbUrl });
+    try {
+      await client.connect();
+      await client.query('CREATE EXTENSION IF NOT EXISTS pg_walinspect');
+      await client.query(`SELECT pg_create_physical_replication_slot($1, true, true)`, [this.dbName]);
+      const r = await client.query<{ l: string }>('SELECT pg_current_wal_lsn()::text AS l');
+      this.walHolder = client;
+      return { client, lsn: r.rows[0].l };
+    } catch (err) {
+      log(`WAL of this database not measured: ${err instanceof Error ? err.message : String(err)}`);
+      await client.end().catch(() => undefined);
+      return null;
+    }
+  }
+
+  /**
+   * The WAL written since `hold.lsn` that belongs to this database (pg_walinspect): records on its relations, plus
+   * the commit records of the transactions that wrote them. Unlike pg_current_wal_lsn() differences, others'
+   * databases on the same cluster don't count. Per relation and per record type; `fpi` = full-page images (their
+   * amount depends on when checkpoints fall).
+   */
+  private async walOfThisDatabase(
+    hold: { client: Client; lsn: string },
+    perUnit: number,
+  ): Promise<Record<string, unknown>> {
+    const c = hold.client;
+    const per = (b: string) => Math.round(Number(b) / Math.max(1, perUnit));
+    try {
+      const end = (await c.query<{ l: string }>('SELECT pg_current_wal_lsn()::text AS l')).rows[0].l;
+      await c.query(
+        `CREATE TEMP TABLE wal_mine AS
+         WITH r AS (
+           SELECT xid, resource_manager || ' ' || record_type AS kind, record_length, fpi_length,
+                  (regexp_match(block_ref, 'rel \\d+/(\\d+)/(\\d+)'))::oid[] AS m
+           FROM pg_get_wal_records_info($1::pg_lsn, $2::pg_lsn)
+         ), mine AS (
+           SELECT * FROM r WHERE m[1] = (SELECT oid FROM pg_database WHERE datname = current_database())
+         )
+         SELECT * FROM mine
+         UNION ALL
+         SELECT r.* FROM r WHERE r.m IS NULL AND r.xid IN (SELECT xid FROM mine WHERE xid <> 0)`,
+        [hold.lsn, end],
+      );
+      const total = await c.query<{ records: string; bytes: string; fpi: string }>(
+        `SELECT count(*) AS records, coalesce(sum(record_length), 0) AS bytes, coalesce(sum(fpi_length), 0) AS fpi
+         FROM wal_mine`,
+      );
+      const byRelation = await c.query<{ rel: string; records: string; bytes: string; fpi: string }>(
+        `SELECT coalesce(pg_filenode_relation(0, m[2])::text, CASE WHEN m IS NULL THEN '(commits)'
+                         ELSE 'filenode ' || m[2] END) AS rel,
+                count(*) AS records, sum(record_length) AS bytes, sum(fpi_length) AS fpi
+         FROM wal_mine GROUP BY 1 ORDER BY sum(record_length) DESC`,
+      );
+      const byKind = await c.query<{ kind: string; records: string; bytes: string; fpi: string }>(
+        `SELECT kind, count(*) AS records, sum(record_length) AS bytes, sum(fpi_length) AS fpi
+         FROM wal_mine GROUP BY 1 ORDER BY sum(record_length) DESC`,
+      );
+      const t = total.rows[0];
+      const rows = (xs: { records: string; bytes: string; fpi: string }[], key: (x: any) => string) =>
+        Object.fromEntries(
+          xs.map((x) => [key(x), { records: per(x.records), bytes: per(x.bytes), fpi: per(x.fpi) }]),
+        );
+      return {
+        per: perUnit,
+        records: per(t.records),
+        bytes: per(t.bytes),
+        fpiBytes: per(t.fpi),
+        bytesWithoutFpi: per(String(Number(t.bytes) - Number(t.fpi))),
+        byRelation: rows(byRelation.rows, (x) => x.rel),
+        byRecordType: rows(byKind.rows, (x) => x.kind),
+      };
+    } catch (err) {
+      return { error: err instanceof Error ? err.message : String(err) };
+    } finally {
+      this.walHolder = null;
+      await c.end().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Row writes per table since the database was created: inserts, updates and how many updates were HOT; and the
+   * sizes of the table and its indexes at the end.
+   */
   private async tableStats(): Promise<Record<string, unknown>> {
     return withPg(this.dbUrl, async (c) => {
       const r = await c.query<Record<string, string>>(
         `SELECT t.relname AS table, t.n_tup_ins AS inserts, t.n_tup_upd AS updates, t.n_tup_hot_upd AS hot_updates,
-                (SELECT count(*) FROM pg_indexes i WHERE i.schemaname = 'public' AND i.tablename = t.relname) AS indexes
+                (SELECT count(*) FROM pg_indexes i WHERE i.schemaname = 'public' AND i.tablename = t.relname) AS indexes,
+                pg_relation_size(t.relid) AS heap_bytes, pg_indexes_size(t.relid) AS index_bytes
          FROM pg_stat_user_tables t WHERE t.relname IN ('events', 'deliveries', 'endpoint_states', 'attempts')
          ORDER BY t.relname`,
       );
@@ -724,6 +816,8 @@ class Bench {
             inserts: Number(x.inserts),
             updates: Number(x.updates),
             hotUpdates: Number(x.hot_updates),
+            heapBytes: Number(x.heap_bytes),
+            indexBytes: Number(x.index_bytes),
           },
         ]),
       );
@@ -921,6 +1015,7 @@ class Bench {
    */
   private async drainBacklog(phase: string, label: string, events: number, workers: number): Promise<any> {
     const cpu0 = await this.cpuStart(phase);
+    const hold = await this.walHold();
     const wal0 = await this.walLsn();
     const redis0 = await this.redisCommands();
     const counters0 = await this.workerCounters();
@@ -942,6 +1037,7 @@ class Bench {
     const walBytes = await this.walSince(wal0);
     const redisCommands = (await this.redisCommands()) - redis0;
     const s = await this.sinkStats(label);
+    const walMine = hold ? await this.walOfThisDatabase(hold, s.unique) : null;
     const counters = Bench.counterDelta(counters0, await this.workerCounters());
     const spanMs = s.firstAt !== null && s.lastAt !== null ? s.lastAt - s.firstAt : null;
     return {
@@ -958,6 +1054,7 @@ class Bench {
       deliveryStatuses: await this.deliveryStatuses(label),
       walBytesPerDelivery: Math.round(walBytes / Math.max(1, s.unique)),
       redisCommandsPerDelivery: round2(redisCommands / Math.max(1, s.unique)),
+      walOfThisDatabasePerDelivery: walMine,
       workerCounters: counters,
       ...(workers > 1 ? { workerCountersOf: 'the first worker only' } : {}),
       cpuCores: cpu,
@@ -1541,6 +1638,7 @@ class Bench {
       }
     };
     this.cpu.stop();
+    await this.walHolder?.end().catch(() => undefined);
     for (const c of this.loadgens) await step('load generator', () => c.stop(2000));
     // SIGTERM first: a profiled process writes its profile on a clean exit.
     await step('worker', () => this.stopWorker());
@@ -1775,6 +1873,14 @@ class Bench {
         'end-to-end deliveries/s',
         `${fmt(p.e2e.deliveriesPerSecond)} /s`,
         `${p.e2e.unique} in ${fmt(p.e2e.firstToLastMs)} ms first→last arrival${p.e2e.complete ? '' : ' (INCOMPLETE)'}`,
+      ]);
+      const mine = p.e2e.walOfThisDatabasePerDelivery;
+      rows.push([
+        'e2e WAL per delivery',
+        `${fmt(p.e2e.walBytesPerDelivery)} B`,
+        mine?.bytes !== undefined
+          ? `cluster-wide; this database ${fmt(mine.bytes)} B (${fmt(mine.bytesWithoutFpi)} B without full-page images)`
+          : 'cluster-wide (others’ writes included)',
       ]);
     }
     if (p.fanout) {

@@ -162,7 +162,13 @@ export class DeliveriesRepository {
     const c: Prisma.Sql[] = [];
     if (scope.applicationId !== undefined) c.push(Prisma.sql`a.application_id = ${scope.applicationId}`);
     if (filter.endpointId !== undefined) c.push(Prisma.sql`a.endpoint_id = ${filter.endpointId}`);
-    if (filter.eventId !== undefined) c.push(Prisma.sql`a.event_id = ${filter.eventId}`);
+    // An event's attempts are its deliveries' (deliveries_event_id_endpoint_id_key, then
+    // attempts_delivery_id_number_idx): attempts.event_id has no index of its own, one write fewer per attempt.
+    if (filter.eventId !== undefined)
+      c.push(
+        Prisma.sql`a.delivery_id IN (SELECT ed.id FROM deliveries ed WHERE ed.event_id = ${filter.eventId})
+          AND a.event_id = ${filter.eventId}`,
+      );
     if (filter.deliveryId !== undefined) c.push(Prisma.sql`a.delivery_id = ${filter.deliveryId}`);
     if (filter.outcome !== undefined) c.push(Prisma.sql`a.outcome = ${filter.outcome}::attempt_outcome`);
     if (filter.statusCode !== undefined) c.push(Prisma.sql`a.response_status = ${filter.statusCode}::int`);
