@@ -284,15 +284,20 @@ describe('DispatchRepository: release cycles (real database)', () => {
     );
   });
 
+  /** As the record statement leaves an endpoint whose last `failures` attempts failed over the past minute. */
+  async function failingForAMinute(ep: string, failures: number) {
+    await sql(
+      url,
+      `UPDATE endpoints SET failure_streak = $2, failing_since = now() - interval '1 min' WHERE id = $1`,
+      [ep, failures],
+    );
+  }
+
   it('a probe that was the last delivery still closes the circuit (nothing left to send)', async () => {
     const app = await application();
     const ep = await endpoint(app);
     await deliveries(app, ep, 1);
-    await sql(
-      url,
-      `UPDATE endpoints SET failure_streak = 3, failing_since = now() - interval '1 min' WHERE id = $1`,
-      [ep],
-    );
+    await failingForAMinute(ep, 3);
     assert.deepEqual((await cycle()).circuits, [{ endpointId: ep, transition: 'opened' }]);
     await sql(url, `UPDATE endpoint_states SET circuit_next_probe_at = now() WHERE endpoint_id = $1`, [ep]);
     assert.equal((await cycle()).released, 1, 'the probe');
@@ -314,11 +319,7 @@ describe('DispatchRepository: release cycles (real database)', () => {
     const app = await application();
     const ep = await endpoint(app);
     await deliveries(app, ep, 5);
-    await sql(
-      url,
-      `UPDATE endpoints SET failure_streak = 3, failing_since = now() - interval '1 min' WHERE id = $1`,
-      [ep],
-    );
+    await failingForAMinute(ep, 3);
     await cycle();
     await sql(url, `UPDATE endpoint_states SET circuit_next_probe_at = now() WHERE endpoint_id = $1`, [ep]);
     assert.equal((await cycle()).released, 1);
@@ -338,12 +339,7 @@ describe('DispatchRepository: release cycles (real database)', () => {
     const app = await application();
     const ep = await endpoint(app);
     await deliveries(app, ep, 2);
-    // As the record statement writes a streak that began a minute ago (failing_since, on the endpoint).
-    await sql(
-      url,
-      `UPDATE endpoints SET failure_streak = 1, failing_since = now() - interval '1 min' WHERE id = $1`,
-      [ep],
-    );
+    await failingForAMinute(ep, 1);
     assert.deepEqual((await cycle()).toDisable, []);
     await sql(url, `UPDATE deliveries SET released_at = NULL WHERE endpoint_id = $1`, [ep]);
     // The clock, moved on: the endpoint has been failing for six days.
