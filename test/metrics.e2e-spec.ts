@@ -127,12 +127,15 @@ describe('metrics', () => {
       await stack.startWorker();
     }
     await h.waitAllSettled(ep.id, 4);
+    // Every delivery of the stack finished (other endpoints of this file may get these events too, so one can be
+    // released and not yet recorded when this one's are done): then nothing is due, so no lag.
     const drained = await waitFor('the backlog gauges to drop', async () => {
       const text = await apiMetrics();
-      return value(text, 'tern_deliveries_releasable') === 0 ? text : null;
+      const idle =
+        value(text, 'tern_deliveries_releasable') === 0 && value(text, 'tern_deliveries_outstanding') === 0;
+      return idle ? text : null;
     });
     assert.equal(value(drained, 'tern_dispatch_lag_seconds'), 0);
-    assert.equal(value(drained, 'tern_deliveries_outstanding'), 0);
   });
 
   it('API: endpoints by circuit state, every state reported, read at scrape time', async () => {
