@@ -45,12 +45,21 @@ describe('circuit breaker and auto-disable', () => {
     return row;
   }
 
-  it('opens after the threshold, sends nothing while open, one probe, closes, delivers the backlog', async () => {
-    const app = await stack.api.createApplication('circuit');
+  /**
+   * An application with an operational endpoint (a receiver answering 200, to see the circuit and disable
+   * events) and a receiver answering `status` for its standard endpoint.
+   */
+  async function failingApplication(name: string, status: number) {
+    const app = await stack.api.createApplication(name);
     const h = new DeliveryHelpers(stack.api, app.key, stack.databaseUrl);
     const ops = (await receiver()).always(200);
     await h.endpoint(ops.url, { kind: 'operational' });
-    const rx = (await receiver()).always(500);
+    const rx = (await receiver()).always(status);
+    return { app, h, ops, rx };
+  }
+
+  it('opens after the threshold, sends nothing while open, one probe, closes, delivers the backlog', async () => {
+    const { h, ops, rx } = await failingApplication('circuit', 500);
     // One at a time, so exactly the threshold's attempts fail before the circuit opens.
     const ep = await h.endpoint(rx.url, { maxInFlight: 1 });
     await h.emitMany(10);
@@ -93,11 +102,7 @@ describe('circuit breaker and auto-disable', () => {
   });
 
   it('an endpoint failing with no success for ENDPOINT_DISABLE_AFTER_SECONDS (5 days) is disabled: reason failing', async () => {
-    const app = await stack.api.createApplication('auto-disable');
-    const h = new DeliveryHelpers(stack.api, app.key, stack.databaseUrl);
-    const ops = (await receiver()).always(200);
-    await h.endpoint(ops.url, { kind: 'operational' });
-    const rx = (await receiver()).always(503);
+    const { app, h, ops, rx } = await failingApplication('auto-disable', 503);
     const ep = await h.endpoint(rx.url);
     await h.emitMany(3);
     await waitFor('its attempts to mark it failing', async () => (await circuitOf(ep.id))?.failing_since);
