@@ -149,13 +149,20 @@ describe('metrics', () => {
       assert.ok(n !== undefined && n >= 0, `${state} reported`);
     assert.equal(before.half_open, 0, 'a state no endpoint is in is reported as 0');
 
-    // No events of this type are emitted: the dispatcher never serves it, so the row below stays as written.
+    // No events of this type are emitted, and the circuit below is opened the way the record statement leaves it
+    // (a failure streak of 10 that began a minute ago): the dispatcher closes an open circuit whose endpoint has no
+    // failure streak (its last attempt succeeded), so the streak is what keeps this one open.
     const rx = (await receiver()).always(200);
     const ep = await h.endpoint(rx.url, { eventTypes: ['circuit.never'] });
     const withNew = await circuits();
     assert.equal(withNew.closed, before.closed! + 1, 'an endpoint without a state row counts as closed');
     assert.equal(withNew.open, before.open);
 
+    await sql(
+      stack.databaseUrl,
+      `UPDATE endpoints SET failure_streak = 10, failing_since = now() - interval '1 minute' WHERE id = $1`,
+      [ep.id],
+    );
     await sql(
       stack.databaseUrl,
       `INSERT INTO endpoint_states (endpoint_id, circuit_state, circuit_opened_at, circuit_next_probe_at,
@@ -165,6 +172,9 @@ describe('metrics', () => {
     );
     const opened = await circuits();
     assert.deepEqual(opened, { closed: before.closed, open: before.open! + 1, half_open: 0 });
+    // Several dispatcher cycles (DISPATCH_INTERVAL_MS is 200 in tests) leave it open: the row is consistent.
+    await new Promise((r) => setTimeout(r, 600));
+    assert.deepEqual(await circuits(), opened, 'still open after the dispatcher ran');
 
     // Disabled (or deleted) endpoints are not counted, whatever their circuit.
     const off = await stack.api.request('PATCH', `/v1/endpoints/${ep.id}`, {
