@@ -353,35 +353,25 @@ function judge(r: CandidateRow, now: Date, limits: DispatchLimits): Judged {
 
 /** endpoint.circuit_opened when a closed circuit opens, endpoint.circuit_closed when it closes. */
 function circuitEvent(j: Judged): OperationalEventInput[] {
-  const base = { ref: j.row.endpoint_id, applicationId: j.row.application_id };
-  if (j.transition === 'opened') {
-    return [
-      {
-        ...base,
-        type: OPERATIONAL_EVENT.circuitOpened,
-        payload: {
-          endpointId: j.row.endpoint_id,
-          url: j.row.url,
-          failedAttempts: j.row.failure_streak,
-          nextProbeAt: j.circuit.nextProbeAt?.toISOString() ?? null,
-        },
-      },
-    ];
-  }
-  if (j.transition === 'closed') {
-    return [
-      {
-        ...base,
-        type: OPERATIONAL_EVENT.circuitClosed,
-        payload: {
-          endpointId: j.row.endpoint_id,
-          url: j.row.url,
-          openedAt: j.row.circuit_opened_at?.toISOString() ?? null,
-        },
-      },
-    ];
-  }
-  return [];
+  const { endpoint_id: endpointId, url } = j.row;
+  const event =
+    j.transition === 'opened'
+      ? {
+          type: OPERATIONAL_EVENT.circuitOpened,
+          payload: {
+            endpointId,
+            url,
+            failedAttempts: j.row.failure_streak,
+            nextProbeAt: j.circuit.nextProbeAt?.toISOString() ?? null,
+          },
+        }
+      : j.transition === 'closed'
+        ? {
+            type: OPERATIONAL_EVENT.circuitClosed,
+            payload: { endpointId, url, openedAt: j.row.circuit_opened_at?.toISOString() ?? null },
+          }
+        : null;
+  return event ? [{ ref: endpointId, applicationId: j.row.application_id, ...event }] : [];
 }
 
 /** Rows ordered by endpoint → batches of at most `perJob` deliveries of one endpoint. */
