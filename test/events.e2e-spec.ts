@@ -34,7 +34,13 @@ describe('events API', () => {
       body: { eventType: 'invoice.paid', payload: { invoiceId: 'in_1', amount: 4200 } },
     });
     assert.equal(r.status, 202, JSON.stringify(r.body));
-    assert.deepEqual(Object.keys(r.body).sort(), ['createdAt', 'deliveryCount', 'eventType', 'id', 'priority']);
+    assert.deepEqual(Object.keys(r.body).sort(), [
+      'createdAt',
+      'deliveryCount',
+      'eventType',
+      'id',
+      'priority',
+    ]);
     assert.equal(r.body.priority, 'normal', 'the default priority');
     assert.match(r.body.id, /^evt_[0-9a-f]{28}$/);
     assert.equal(r.body.eventType, 'invoice.paid');
