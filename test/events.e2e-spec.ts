@@ -140,6 +140,7 @@ describe('events API', () => {
     assert.deepEqual(all.body.data[0], {
       id: made[6].id,
       eventType: 'a.even',
+      priority: 'normal',
       idempotencyKey: 'k-6',
       createdAt: made[6].createdAt,
     });
