@@ -68,8 +68,15 @@ describe('priority', () => {
     );
     const list = await stack.api.request('GET', '/v1/events', { key });
     assert.deepEqual(
-      (list.body.data as { priority: string }[]).map((e) => e.priority),
-      ['normal', 'low', 'high', 'normal'],
+      Object.fromEntries(
+        (list.body.data as { id: string; priority: string }[]).map((e) => [e.id, e.priority]),
+      ),
+      {
+        [plain.body.id]: 'normal',
+        [high.body.id]: 'high',
+        [batch.body.data[0].id]: 'low',
+        [batch.body.data[1].id]: 'normal',
+      },
     );
     const deliveries = await stack.api.request('GET', `/v1/deliveries?eventId=${batch.body.data[0].id}`, {
       key,
