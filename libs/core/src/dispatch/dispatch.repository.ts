@@ -182,7 +182,10 @@ const RELEASE_SQL = `
         AND d.next_attempt_at <= now()
       ORDER BY d.next_attempt_at, d.id LIMIT lv.n FOR UPDATE SKIP LOCKED) p
   ), rel AS (
-    UPDATE deliveries d SET released_at = now() FROM picked WHERE d.id = picked.id
+    -- By primary key, through an array: joined to picked (estimated at 100 rows × LIMIT per row), the planner chose
+    -- a hash join over a sequential scan of deliveries on a mid-sized table (300,000 rows, 200 released, busy
+    -- machine: 520–710 ms, against 86–216 ms so).
+    UPDATE deliveries d SET released_at = now() WHERE d.id = ANY (ARRAY(SELECT id FROM picked))
     RETURNING d.id, d.endpoint_id, d.priority, d.released_at::text AS token,
               (EXTRACT(EPOCH FROM d.released_at) * 1000)::float8 AS released_ms
   ), st AS (
