@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PRIORITIES, PriorityWeights, prioritySequence, splitByPriority } from './release-order';
+import {
+  nextPrioritySlot,
+  PRIORITIES,
+  PriorityWeights,
+  prioritySequence,
+  splitByPriority,
+} from './release-order';
 
 const W: PriorityWeights = { high: 8, normal: 2, low: 1 };
 const due = (high: number, normal: number, low: number) => ({ high, normal, low });
@@ -27,26 +33,29 @@ describe('splitByPriority', () => {
   });
 
   it('a high delivery behind a normal backlog is released in the first cycle with two credits', () => {
-    for (let rotation = 0; rotation < 11; rotation++) {
-      const s = splitByPriority(2, due(1, 20_000, 0), W, rotation);
-      assert.equal(s.high, 1, `rotation ${rotation}`);
-      assert.equal(s.normal, 1, `rotation ${rotation}`);
+    for (let slot = 0; slot < 11; slot++) {
+      const s = splitByPriority(2, due(1, 20_000, 0), W, slot);
+      assert.equal(s.high, 1, `slot ${slot}`);
+      assert.equal(s.normal, 1, `slot ${slot}`);
     }
   });
 
   it('with one credit per cycle, high waits at most one cycle (never two slots of other levels in a row)', () => {
-    for (let rotation = 0; rotation < 11; rotation++) {
-      const a = splitByPriority(1, due(1, 20_000, 20_000), W, rotation);
-      const b = splitByPriority(1, due(1, 20_000, 20_000), W, rotation + 1);
-      assert.ok(a.high + b.high >= 1, `rotation ${rotation}`);
+    for (let slot = 0; slot < 11; slot++) {
+      const a = splitByPriority(1, due(1, 20_000, 20_000), W, slot);
+      const b = splitByPriority(1, due(1, 20_000, 20_000), W, nextPrioritySlot(slot, 1, W));
+      assert.ok(a.high + b.high >= 1, `slot ${slot}`);
     }
   });
 
   it('anti-starvation: while every level has due work, each gets its weight share of the releases', () => {
+    // Releases of varying size, each continuing where the last stopped: 110 releases in all.
     const total = due(0, 0, 0);
-    for (let rotation = 0; rotation < 110; rotation++) {
-      const s = splitByPriority(1, due(1000, 1000, 1000), W, rotation);
+    let slot = 0;
+    for (const n of [1, 3, 2, 5, 1, 7, 11, 4, 6, 9, 10, 2, 8, 13, 5, 3, 20]) {
+      const s = splitByPriority(n, due(1000, 1000, 1000), W, slot);
       for (const p of PRIORITIES) total[p] += s[p];
+      slot = nextPrioritySlot(slot, n, W);
     }
     assert.deepEqual(total, due(80, 20, 10));
     assert.deepEqual(splitByPriority(110, due(1000, 1000, 1000), W, 3), due(80, 20, 10));
@@ -67,5 +76,11 @@ describe('splitByPriority', () => {
     assert.throws(() => splitByPriority(-1, due(0, 0, 0), W), RangeError);
     assert.throws(() => splitByPriority(1.5, due(0, 0, 0), W), RangeError);
     assert.throws(() => splitByPriority(1, due(0, -1, 0), W), RangeError);
+  });
+
+  it('nextPrioritySlot: the position after n releases, kept below the sequence length', () => {
+    assert.equal(nextPrioritySlot(0, 3, W), 3);
+    assert.equal(nextPrioritySlot(9, 5, W), 3);
+    assert.equal(nextPrioritySlot(0, 110, W), 0);
   });
 });

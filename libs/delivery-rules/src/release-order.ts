@@ -4,8 +4,9 @@
  * Every event has a priority, copied to its deliveries: `high`, `normal` (the default) or `low`. An endpoint's grant
  * for a cycle (planRelease: its credits within the cycle's budget) is split between the levels by weighted round
  * robin — slots of a fixed sequence in which each level appears `weight` times, spread evenly (smooth weighted
- * round robin; with 8:2:1 it is H H N H H L H H N H H) — starting at the cycle's rotation; a slot whose level has
- * nothing (more) due goes to the highest level that still has. Within a level, oldest due first.
+ * round robin; with 8:2:1 it is H H N H H L H H N H H) — continuing where the endpoint's previous release stopped;
+ * a slot whose level has nothing (more) due goes to the highest level that still has. Within a level, oldest due
+ * first.
  *
  * So a high delivery waits for at most one slot of another level (with the default weights) once the endpoint has a
  * free credit, whatever the backlog of the others; and no level starves: while every level has due work, each gets
@@ -60,15 +61,16 @@ export function prioritySequence(weights: PriorityWeights): Priority[] {
 
 /**
  * How many of an endpoint's `n` releases go to each level, given its due deliveries per level (counted up to at
- * least `n`: more needs no exact figure). `rotation` is the cycle's (advanced by the caller each cycle), so
- * successive cycles start at successive slots of the sequence. Never more than is due; the total is
+ * least `n`: more needs no exact figure). The n slots are taken from the sequence starting at `slot`, the endpoint's
+ * own position (kept with its state, advanced by n after each release: nextPrioritySlot), so over successive cycles
+ * the endpoint goes through the whole sequence, one slot per release. Never more than is due; the total is
  * min(n, Σ due).
  */
 export function splitByPriority(
   n: number,
   due: PerPriority,
   weights: PriorityWeights,
-  rotation = 0,
+  slot = 0,
 ): PerPriority {
   if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`n must be an integer ≥ 0 (got ${n})`);
   for (const p of PRIORITIES) {
@@ -79,7 +81,7 @@ export function splitByPriority(
   const seq = prioritySequence(weights);
   const rounds = Math.floor(n / seq.length);
   const slots = perPriority((p) => rounds * weights[p]);
-  const start = ((rotation % seq.length) + seq.length) % seq.length;
+  const start = ((slot % seq.length) + seq.length) % seq.length;
   for (let i = 0; i < n % seq.length; i++) slots[seq[(start + i) % seq.length]] += 1;
   const out = perPriority((p) => Math.min(slots[p], due[p]));
   // Slots of levels with nothing (more) due: to the highest level that still has due work.
@@ -90,4 +92,10 @@ export function splitByPriority(
     spare -= k;
   }
   return out;
+}
+
+/** The endpoint's position after releasing `n` from `slot` (kept below Σ weights). */
+export function nextPrioritySlot(slot: number, n: number, weights: PriorityWeights): number {
+  const total = PRIORITIES.reduce((s, p) => s + weights[p], 0);
+  return (((slot + n) % total) + total) % total;
 }

@@ -7,6 +7,11 @@ CREATE TYPE "event_priority" AS ENUM ('high', 'normal', 'low');
 ALTER TABLE "events" ADD COLUMN "priority" "event_priority" NOT NULL DEFAULT 'normal';
 ALTER TABLE "deliveries" ADD COLUMN "priority" "event_priority" NOT NULL DEFAULT 'normal';
 
+-- Where each endpoint's next release starts in the weighted round robin of the levels (splitByPriority): its own
+-- position, so every endpoint goes through the whole sequence whatever other endpoints' cycles do. Updated with
+-- served_at (a HOT update: no index covers it).
+ALTER TABLE "endpoint_states" ADD COLUMN "priority_slot" INTEGER NOT NULL DEFAULT 0;
+
 -- The releasable set in release order per endpoint and level: the dispatcher takes each level's share of an
 -- endpoint's grant with one range scan (endpoint, level, due ≤ now), and still finds every endpoint with work by a
 -- skip scan of the leading endpoint_id. Built inside the migration's transaction (CREATE INDEX CONCURRENTLY can't

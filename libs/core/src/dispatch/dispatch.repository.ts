@@ -5,6 +5,7 @@ import {
   CircuitState,
   CircuitTransition,
   DispatchCircuit,
+  nextPrioritySlot,
   perPriority,
   planRelease,
   PRIORITIES,
@@ -87,6 +88,8 @@ interface CandidateRow {
   circuit_cooldown_ms: number | null;
   circuit_probe_streak: number | null;
   failing_since: Date | null;
+  /** Where the endpoint's next release starts in the priority sequence (null: not locked). */
+  priority_slot: number | null;
 }
 
 interface StateChange {
@@ -142,7 +145,7 @@ const CANDIDATES_SQL = `
          ep.application_id, coalesce(ep.max_in_flight, $2)::int AS max_in_flight, ep.rate_limit_per_second,
          l.rate_tokens, l.rate_at, ep.kind::text AS kind, ep.url, ep.disabled, ep.failure_streak,
          l.circuit_state, l.circuit_opened_at, l.circuit_next_probe_at, l.circuit_cooldown_ms,
-         l.circuit_probe_streak, ep.failing_since,
+         l.circuit_probe_streak, ep.failing_since, l.priority_slot,
          f.n AS in_flight, q.n AS due,
          now() AS db_now
   FROM waiting w
@@ -167,12 +170,13 @@ const CANDIDATES_SQL = `
  * Releases the planned number of due deliveries per endpoint and priority level ($2: splitByPriority's shares),
  * oldest due first within a level (a retry that fell due competes by its due time, so it waits no longer than a new
  * event of its level behind it) — one range scan of the releasable index per endpoint and level —, and advances the
- * endpoints' state ($1): served now, rate bucket less what was released. The release token is released_at as text
- * (what the claim compares).
+ * endpoints' state ($1): served now, rate bucket less what was released, the position in the priority sequence
+ * after this release. The release token is released_at as text (what the claim compares).
  */
 const RELEASE_SQL = `
   WITH g AS (
-    SELECT * FROM jsonb_to_recordset($1::jsonb) AS g(endpoint_id text, tokens float8, limited boolean)
+    SELECT * FROM jsonb_to_recordset($1::jsonb)
+      AS g(endpoint_id text, tokens float8, limited boolean, priority_slot int)
   ), lv AS (
     SELECT * FROM jsonb_to_recordset($2::jsonb) AS lv(endpoint_id text, priority event_priority, n int)
   ), picked AS (
@@ -189,7 +193,7 @@ const RELEASE_SQL = `
     RETURNING d.id, d.endpoint_id, d.priority, d.released_at::text AS token,
               (EXTRACT(EPOCH FROM d.released_at) * 1000)::float8 AS released_ms
   ), st AS (
-    UPDATE endpoint_states s SET served_at = now(),
+    UPDATE endpoint_states s SET served_at = now(), priority_slot = g.priority_slot,
       rate_at = CASE WHEN g.limited THEN now() ELSE s.rate_at END,
       rate_tokens = CASE WHEN g.limited
                          THEN g.tokens - (SELECT count(*) FROM rel WHERE rel.endpoint_id = g.endpoint_id)
@@ -279,12 +283,12 @@ export class DispatchRepository {
         const limited = new Set(
           candidates.filter((c) => c.rateLimitPerSecond !== null).map((c) => c.endpointId),
         );
-        const dueByLevel = new Map(
-          judged.map(({ row: r }) => [r.endpoint_id, perPriority((p) => r.due[PRIORITIES.indexOf(p)] ?? 0)]),
-        );
+        const rowOf = new Map(judged.map(({ row: r }) => [r.endpoint_id, r]));
+        const slotOf = (endpointId: string) => rowOf.get(endpointId)?.priority_slot ?? 0;
         const levels = plan.flatMap((p) => {
-          const due = dueByLevel.get(p.endpointId) ?? perPriority(() => 0);
-          const split = splitByPriority(p.n, due, limits.priorityWeights, limits.rotation);
+          const r = rowOf.get(p.endpointId);
+          const due = perPriority((l) => r?.due[PRIORITIES.indexOf(l)] ?? 0);
+          const split = splitByPriority(p.n, due, limits.priorityWeights, slotOf(p.endpointId));
           return PRIORITIES.filter((l) => split[l] > 0).map((l) => ({
             endpoint_id: p.endpointId,
             priority: l,
@@ -300,6 +304,7 @@ export class DispatchRepository {
               endpoint_id: p.endpointId,
               tokens: p.tokens,
               limited: limited.has(p.endpointId),
+              priority_slot: nextPrioritySlot(slotOf(p.endpointId), p.n, limits.priorityWeights),
             })),
           ),
           JSON.stringify(levels),
