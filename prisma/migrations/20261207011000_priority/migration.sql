@@ -15,7 +15,8 @@ ALTER TABLE "endpoint_states" ADD COLUMN "priority_slot" INTEGER NOT NULL DEFAUL
 -- The releasable set in release order per endpoint and level: the dispatcher takes each level's share of an
 -- endpoint's grant with one range scan (endpoint, level, due ≤ now), and still finds every endpoint with work by a
 -- skip scan of the leading endpoint_id. Built inside the migration's transaction (CREATE INDEX CONCURRENTLY can't
--- run in one): writes to deliveries wait while it is built, about a second per million releasable rows.
+-- run in one): writes to deliveries wait while it is built, which reads the table once and sorts only the
+-- releasable rows (partial index).
 DROP INDEX "deliveries_releasable_idx";
 CREATE INDEX "deliveries_releasable_idx" ON "deliveries" ("endpoint_id", "priority", "next_attempt_at", "id")
   WHERE "status" = 'pending' AND "released_at" IS NULL;
