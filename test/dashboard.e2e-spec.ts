@@ -185,6 +185,7 @@ describe('web dashboard and customer portal', () => {
     assert.ok(deliveryId);
     await row.locator(`a[href="/dashboard/deliveries/${deliveryId}"]`).click();
     await page.waitForURL(`${base}/dashboard/deliveries/${deliveryId}`);
+    assert.match(await text(page, 'main'), /Priority\s*normal/);
     const first = page.locator('details.attempt[data-attempt="1"][data-outcome="failed"]');
     assert.equal(await first.count(), 1);
     const firstText = (await first.textContent()) ?? '';

@@ -34,7 +34,14 @@ describe('events API', () => {
       body: { eventType: 'invoice.paid', payload: { invoiceId: 'in_1', amount: 4200 } },
     });
     assert.equal(r.status, 202, JSON.stringify(r.body));
-    assert.deepEqual(Object.keys(r.body).sort(), ['createdAt', 'deliveryCount', 'eventType', 'id']);
+    assert.deepEqual(Object.keys(r.body).sort(), [
+      'createdAt',
+      'deliveryCount',
+      'eventType',
+      'id',
+      'priority',
+    ]);
+    assert.equal(r.body.priority, 'normal', 'the default priority');
     assert.match(r.body.id, /^evt_[0-9a-f]{28}$/);
     assert.equal(r.body.eventType, 'invoice.paid');
     assert.equal(r.body.deliveryCount, 1);
@@ -78,6 +85,7 @@ describe('events API', () => {
         'lastError',
         'lastStatusCode',
         'nextAttemptAt',
+        'priority',
         'status',
       ]);
       assert.match(d.id, /^dlv_[0-9a-f]{28}$/);
@@ -132,6 +140,7 @@ describe('events API', () => {
     assert.deepEqual(all.body.data[0], {
       id: made[6].id,
       eventType: 'a.even',
+      priority: 'normal',
       idempotencyKey: 'k-6',
       createdAt: made[6].createdAt,
     });

@@ -158,6 +158,7 @@ describe('delivery and attempt queries', () => {
       'lastError',
       'lastStatusCode',
       'nextAttemptAt',
+      'priority',
       'status',
       'updatedAt',
     ]);

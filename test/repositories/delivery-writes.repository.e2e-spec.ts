@@ -86,6 +86,7 @@ describe('delivery writes: fan-out, disable, re-queue (repositories on a real da
           eventType: 'order.created',
           payloadJson: '{"b":1,"a":2}',
           idempotencyKey: null,
+          priority: 'normal',
         },
       ],
       { deadlineSeconds: 7200 },
@@ -107,7 +108,16 @@ describe('delivery writes: fan-out, disable, re-queue (repositories on a real da
     const ep = await endpoint();
     const id = newId('evt');
     await events.insertWithDeliveries(
-      [{ id, applicationId: app, eventType: 't', payloadJson: '{}', idempotencyKey: null }],
+      [
+        {
+          id,
+          applicationId: app,
+          eventType: 't',
+          payloadJson: '{}',
+          idempotencyKey: null,
+          priority: 'normal',
+        },
+      ],
       { deadlineSeconds: 3600 },
     );
     const [{ id: dlv }] = await sql<{ id: string }>(url, `SELECT id FROM deliveries WHERE endpoint_id = $1`, [
@@ -146,7 +156,16 @@ describe('delivery writes: fan-out, disable, re-queue (repositories on a real da
       const id = newId('evt');
       ids.push(id);
       await events.insertWithDeliveries(
-        [{ id, applicationId: app, eventType: 't', payloadJson: `{"i":${i}}`, idempotencyKey: null }],
+        [
+          {
+            id,
+            applicationId: app,
+            eventType: 't',
+            payloadJson: `{"i":${i}}`,
+            idempotencyKey: null,
+            priority: 'normal',
+          },
+        ],
         { deadlineSeconds: 3600 },
       );
     }

@@ -3,6 +3,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import type { AppConfig } from '@tern/config';
 import { DispatchCycle, DispatchLimits, DispatchRepository, ReleasedBatch } from '@tern/core';
 import { PrismaService } from '@tern/database';
+import type { Priority } from '@tern/delivery-rules';
 import { createScratchDatabase, sql } from '../support/scratch-db';
 
 /**
@@ -23,6 +24,7 @@ describe('DispatchRepository: release cycles (real database)', () => {
     defaultMaxInFlight: 10,
     perJob: 4,
     rotation: 0,
+    priorityWeights: { high: 8, normal: 2, low: 1 },
     circuit: {
       failureThreshold: 3,
       failureMinMs: 5000,
@@ -69,20 +71,26 @@ describe('DispatchRepository: release cycles (real database)', () => {
     return id;
   }
 
-  /** `n` pending deliveries to the endpoint, due `dueInMs` from now (one event each). */
-  async function deliveries(app: string, ep: string, n: number, dueInMs = 0): Promise<void> {
+  /** `n` pending deliveries to the endpoint, due `dueInMs` from now (one event each, of `priority`). */
+  async function deliveries(
+    app: string,
+    ep: string,
+    n: number,
+    dueInMs = 0,
+    priority: Priority = 'normal',
+  ): Promise<void> {
     await sql(
       url,
       `WITH ev AS (
-         INSERT INTO events (id, application_id, event_type, payload)
-         SELECT tern_id('evt'), $1, 't', '{}' FROM generate_series(1, $3::int) RETURNING id
+         INSERT INTO events (id, application_id, event_type, payload, priority)
+         SELECT tern_id('evt'), $1, 't', '{}', $5::event_priority FROM generate_series(1, $3::int) RETURNING id
        )
        INSERT INTO deliveries (id, application_id, event_id, endpoint_id, event_type, status, next_attempt_at,
-                               deadline_at)
+                               deadline_at, priority)
        SELECT tern_id('dlv'), $1, ev.id, $2, 't', 'pending', now() + $4::int * interval '1 ms',
-              now() + interval '1 day'
+              now() + interval '1 day', $5::event_priority
        FROM ev`,
-      [app, ep, n, dueInMs],
+      [app, ep, n, dueInMs, priority],
     );
   }
 
@@ -155,6 +163,60 @@ describe('DispatchRepository: release cycles (real database)', () => {
     );
     assert.equal((await cycle()).released, 2);
     assert.equal(await released(a), 6);
+  });
+
+  it('priority: high first, each level oldest due first, lower levels keep their weighted share', async () => {
+    const app = await application();
+    const ep = await endpoint(app, { maxInFlight: 11 });
+    await deliveries(app, ep, 20, -60_000); // a normal backlog, due for a minute
+    await deliveries(app, ep, 3, 0, 'high');
+    await deliveries(app, ep, 3, 0, 'low');
+    await deliveries(app, ep, 2, 60_000, 'high'); // not due yet: stays
+    const { published } = await cycle();
+    // 11 credits, weights 8:2:1 → slots high 8, normal 2, low 1; high has 3 due, its 5 spare slots go to normal.
+    const rows = await sql<{ priority: Priority; n: number }>(
+      url,
+      `SELECT priority::text, count(*)::int AS n FROM deliveries WHERE released_at IS NOT NULL GROUP BY 1`,
+    );
+    assert.deepEqual(Object.fromEntries(rows.map((r) => [r.priority, r.n])), { high: 3, normal: 7, low: 1 });
+    const [{ oldest }] = await sql<{ oldest: boolean }>(
+      url,
+      `SELECT bool_and(r.next_attempt_at <= u.next_attempt_at) AS oldest
+       FROM deliveries r, deliveries u
+       WHERE r.priority = 'normal' AND u.priority = 'normal' AND r.released_at IS NOT NULL
+         AND u.released_at IS NULL`,
+    );
+    assert.equal(oldest, true, 'the oldest normal deliveries were released');
+    const [{ ids }] = await sql<{ ids: string[] }>(
+      url,
+      `SELECT array_agg(id ORDER BY id) AS ids FROM deliveries WHERE priority = 'high' AND released_at IS NOT NULL`,
+    );
+    assert.deepEqual(
+      published[0].deliveries.slice(0, 3).map((d) => d.deliveryId),
+      ids,
+      'the endpoint’s first job carries its high deliveries',
+    );
+  });
+
+  it('priority: one credit per cycle walks the weighted sequence, whatever the cycle rotation (anti-starvation)', async () => {
+    const app = await application();
+    const ep = await endpoint(app, { maxInFlight: 1 });
+    for (const p of ['high', 'normal', 'low'] as const) await deliveries(app, ep, 20, -60_000, p);
+    const order: string[] = [];
+    for (let i = 0; i < 11; i++) {
+      await cycle(); // LIMITS.rotation stays 0: the position is the endpoint's own
+      const rows = await sql<{ priority: Priority }>(
+        url,
+        `SELECT priority::text FROM deliveries WHERE released_at IS NOT NULL`,
+      );
+      assert.equal(rows.length, 1);
+      order.push(rows[0].priority[0].toUpperCase());
+      await sql(
+        url,
+        `UPDATE deliveries SET status = 'succeeded', released_at = NULL WHERE released_at IS NOT NULL`,
+      );
+    }
+    assert.equal(order.join(' '), 'H H N H H L H H N H H');
   });
 
   it('two dispatchers at once never release more than an endpoint’s cap between them', async () => {

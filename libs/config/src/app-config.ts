@@ -328,6 +328,26 @@ export class AppConfig {
   DISPATCH_ENDPOINTS_PER_CYCLE = 500;
 
   /**
+   * Priorities (issue #12): an endpoint's releases are shared between the levels with due work in these
+   * proportions (weighted round robin, splitByPriority in @tern/delivery-rules); a level without due work leaves its
+   * share to the others. ≥ 1 each, so no level starves.
+   */
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  PRIORITY_WEIGHT_HIGH = 8;
+
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  PRIORITY_WEIGHT_NORMAL = 2;
+
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  PRIORITY_WEIGHT_LOW = 1;
+
+  /**
    * The dispatcher's poll when nothing wakes it (NOTIFY on ingest, a recorded attempt in this process, the next
    * retry falling due).
    */

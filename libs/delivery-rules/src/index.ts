@@ -11,3 +11,4 @@ export * from './failure-streak';
 export * from './decide-attempt';
 export * from './port-policy';
 export * from './header-redaction';
+export * from './release-order';

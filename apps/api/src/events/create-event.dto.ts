@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsObject, IsOptional, IsString, Matches } from 'class-validator';
+import { IsIn, IsObject, IsOptional, IsString, Matches } from 'class-validator';
 import { EVENT_TYPE_PATTERN, IDEMPOTENCY_KEY_PATTERN } from '@tern/core';
+import { DEFAULT_PRIORITY, PRIORITIES, Priority } from '@tern/delivery-rules';
 
 export const EVENT_TYPE_MESSAGE = 'must be 1-128 letters, digits, "_", ".", ":" or "-"';
 export const IDEMPOTENCY_KEY_MESSAGE = 'must be 1-255 printable ASCII characters';
@@ -37,6 +38,17 @@ export class CreateEventDto {
   @IsString()
   @Matches(IDEMPOTENCY_KEY_PATTERN, { message: IDEMPOTENCY_KEY_MESSAGE })
   idempotencyKey?: string;
+
+  @ApiPropertyOptional({
+    enum: PRIORITIES,
+    default: DEFAULT_PRIORITY,
+    description:
+      "Release order of the event's deliveries at each endpoint: higher first, within the endpoint's limits, " +
+      'with a share kept for lower levels (PRIORITY_WEIGHT_HIGH/NORMAL/LOW). Part of the event for its key.',
+  })
+  @IsOptional()
+  @IsIn(PRIORITIES, { message: `must be one of ${PRIORITIES.join(', ')}` })
+  priority?: Priority;
 }
 
 /** The answer to POST /v1/events (Swagger only). */
@@ -46,6 +58,9 @@ export class AcceptedEventDto {
 
   @ApiProperty({ example: 'invoice.paid' })
   eventType: string;
+
+  @ApiProperty({ enum: PRIORITIES, example: DEFAULT_PRIORITY })
+  priority: Priority;
 
   @ApiProperty({ format: 'date-time' })
   createdAt: string;

@@ -151,6 +151,7 @@ export function deliveryPage(d: DeliveryDetailView, o: DeliveryPageOptions): Htm
               ][])
             : []),
           ['Attempts', String(d.attemptCount)],
+          ['Priority', d.priority],
           [
             'Last error',
             d.lastError
@@ -232,7 +233,9 @@ export function deliveriesTable(
             html`<tr data-delivery-id="${d.id}" data-status="${d.status}">
               <td>${idLink(d.id, links.delivery(d.id))}</td>
               <td>${badge(d.status)}</td>
-              <td class="mono">${d.eventType}</td>
+              <td class="mono">
+                ${d.eventType}${d.priority !== 'normal' ? html` <span class="faint small">${d.priority}</span>` : ''}
+              </td>
               ${
                 opts.showApplication
                   ? html`<td>

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Prisma, PrismaService } from '@tern/database';
+import type { Priority } from '@tern/delivery-rules';
 import { PageCursor } from '../common/pagination';
 import type { QueryScope } from '../common/query-scope';
 import type { AttemptFilter, AttemptOutcome, DeliveryFilter, DeliveryStatus } from './delivery.model';
@@ -12,6 +13,7 @@ export interface DeliveryRow {
   endpointId: string;
   eventType: string;
   status: DeliveryStatus;
+  priority: Priority;
   attemptCount: number;
   nextAttemptAt: Date | null;
   deadlineAt: Date;
@@ -87,7 +89,7 @@ const DELIVERY_COLUMNS = Prisma.raw(`
   d.event_type AS "eventType", d.status::text AS status, d.attempt_count AS "attemptCount",
   d.next_attempt_at AS "nextAttemptAt", d.deadline_at AS "deadlineAt", d.in_flight_since AS "inFlightSince",
   d.last_status_code AS "lastStatusCode", d.last_error AS "lastError", d.created_at AS "createdAt",
-  d.updated_at AS "updatedAt", d.completed_at AS "completedAt"`);
+  d.updated_at AS "updatedAt", d.completed_at AS "completedAt", d.priority::text AS priority`);
 
 const ATTEMPT_COLUMNS = Prisma.raw(`
   a.id, a.delivery_id AS "deliveryId", a.application_id AS "applicationId", a.endpoint_id AS "endpointId",
@@ -417,7 +419,7 @@ export class DeliveriesRepository {
       ), ins AS (
         INSERT INTO events (id, application_id, event_type, payload, idempotency_key, created_at)
         VALUES (${e.id}, ${e.applicationId}, ${e.eventType}, ${e.payloadJson}, NULL, now())
-        RETURNING id, application_id, event_type, created_at
+        RETURNING id, application_id, event_type, created_at, priority
       ), ${Prisma.raw(fanOutCtes('ev', 'ins', 'CROSS JOIN target ep', settings.deadlineSeconds))}
       SELECT event_id AS "eventId", id AS "deliveryId" FROM ev_dlv`;
     await notifyDispatcher(tx);

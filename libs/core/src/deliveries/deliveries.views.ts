@@ -1,3 +1,4 @@
+import type { Priority } from '@tern/delivery-rules';
 import { RawJson } from '../common/raw-json';
 import type { AttemptOutcome, DeliveryStatus } from './delivery.model';
 import type {
@@ -16,6 +17,8 @@ export interface DeliveryView {
   endpointId: string;
   eventType: string;
   status: DeliveryStatus;
+  /** Its event's: the order the dispatcher releases an endpoint's due deliveries in. */
+  priority: Priority;
   /** Attempts started so far (numbers continue after a redelivery). */
   attemptCount: number;
   /** When the next attempt is due (pending only). */
@@ -120,6 +123,7 @@ export function toDeliveryView(r: DeliveryRow): DeliveryView {
     endpointId: r.endpointId,
     eventType: r.eventType,
     status: r.status,
+    priority: r.priority,
     attemptCount: r.attemptCount,
     nextAttemptAt: iso(r.nextAttemptAt),
     deadlineAt: r.deadlineAt.toISOString(),

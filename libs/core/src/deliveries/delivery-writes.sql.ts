@@ -29,14 +29,17 @@ export function secondsSql(n: number): string {
 /**
  * CTE `<p>_dlv`: one pending delivery, due now and not released (so the dispatcher's to release: the releasable set
  * is the outbox), per endpoint `ep` joined to each row `i` of CTE `events` — columns id, application_id,
- * event_type, created_at — by `join`, e.g. subscribedEndpointsJoin. Returns id, event_id.
+ * event_type, created_at, priority — by `join`, e.g. subscribedEndpointsJoin. The delivery copies the event's
+ * priority (the releasable index orders by it). Returns id, event_id.
  */
 export function fanOutCtes(p: string, events: string, join: string, deadlineSeconds: number): string {
   return `${p}_dlv AS (
         INSERT INTO deliveries (id, application_id, event_id, endpoint_id, event_type, status, attempt_count,
-                                next_attempt_at, deadline_at, created_at, updated_at)
+                                next_attempt_at, deadline_at, created_at, updated_at,
+                                priority)
         SELECT tern_id('dlv'), i.application_id, i.id, ep.id, i.event_type, 'pending', 0,
-               now(), i.created_at + ${secondsSql(deadlineSeconds)}, now(), now()
+               now(), i.created_at + ${secondsSql(deadlineSeconds)}, now(), now(),
+               i.priority
         FROM ${events} i ${join}
         RETURNING id, event_id
       )`;

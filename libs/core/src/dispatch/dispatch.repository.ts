@@ -5,8 +5,13 @@ import {
   CircuitState,
   CircuitTransition,
   DispatchCircuit,
+  nextPrioritySlot,
+  perPriority,
   planRelease,
+  PRIORITIES,
+  PriorityWeights,
   ReleaseCandidate,
+  splitByPriority,
 } from '@tern/delivery-rules';
 import { PrismaService } from '@tern/database';
 import { OPERATIONAL_EVENT } from '../operational/operational-events.model';
@@ -31,6 +36,8 @@ export interface DispatchLimits {
   perJob: number;
   /** Advanced by the caller each cycle: who gets the indivisible remainders. */
   rotation: number;
+  /** PRIORITY_WEIGHT_*: how an endpoint's grant is shared between priority levels (splitByPriority). */
+  priorityWeights: PriorityWeights;
   circuit: CircuitPolicy;
   /** ENDPOINT_DISABLE_AFTER_SECONDS in ms; 0 = never. */
   disableAfterMs: number;
@@ -68,7 +75,8 @@ interface CandidateRow {
   rate_tokens: number | null;
   rate_at: Date | null;
   in_flight: number;
-  due: number;
+  /** Due releasable deliveries per priority level, in PRIORITIES order (each counted up to the endpoint's cap). */
+  due: number[];
   db_now: Date;
   kind: string;
   url: string;
@@ -80,6 +88,8 @@ interface CandidateRow {
   circuit_cooldown_ms: number | null;
   circuit_probe_streak: number | null;
   failing_since: Date | null;
+  /** Where the endpoint's next release starts in the priority sequence (null: not locked). */
+  priority_slot: number | null;
 }
 
 interface StateChange {
@@ -110,9 +120,11 @@ const CANDIDATES_SQL = `
     FROM eps WHERE eps.endpoint_id IS NOT NULL
   ), waiting AS MATERIALIZED (
     SELECT endpoint_id, min(next_at) AS next_at FROM (
+      -- The earliest of each level's first entry: one index probe per level.
       SELECT eps.endpoint_id,
-             (SELECT min(d.next_attempt_at) FROM deliveries d
-              WHERE d.endpoint_id = eps.endpoint_id AND ${RELEASABLE}) AS next_at
+             (SELECT min(m.next_at) FROM unnest($4::event_priority[]) AS lv(priority) CROSS JOIN LATERAL (
+                SELECT min(d.next_attempt_at) AS next_at FROM deliveries d
+                WHERE d.endpoint_id = eps.endpoint_id AND d.priority = lv.priority AND ${RELEASABLE}) m) AS next_at
       FROM eps WHERE eps.endpoint_id IS NOT NULL
       UNION ALL
       -- A circuit not closed whose endpoint has succeeded since (its probe, or a straggler) is judged now even
@@ -133,50 +145,63 @@ const CANDIDATES_SQL = `
          ep.application_id, coalesce(ep.max_in_flight, $2)::int AS max_in_flight, ep.rate_limit_per_second,
          l.rate_tokens, l.rate_at, ep.kind::text AS kind, ep.url, ep.disabled, ep.failure_streak,
          l.circuit_state, l.circuit_opened_at, l.circuit_next_probe_at, l.circuit_cooldown_ms,
-         l.circuit_probe_streak, ep.failing_since,
+         l.circuit_probe_streak, ep.failing_since, l.priority_slot,
          f.n AS in_flight, q.n AS due,
          now() AS db_now
   FROM waiting w
   JOIN endpoints ep ON ep.id = w.endpoint_id
   LEFT JOIN locked l ON l.endpoint_id = w.endpoint_id
-  -- Counted for the locked endpoints only; due work only up to the endpoint's free credits (a black hole at its
-  -- cap costs no scan of its backlog), and never past the cycle's budget.
+  -- Counted for the locked endpoints only; due work per priority level (one range scan each) only up to the
+  -- endpoint's free credits (a black hole at its cap costs no scan of its backlog), and never past the cycle's
+  -- budget.
   CROSS JOIN LATERAL (
     SELECT count(*)::int AS n FROM deliveries d
     WHERE l.endpoint_id IS NOT NULL AND d.endpoint_id = w.endpoint_id AND ${RELEASED}) f
   CROSS JOIN LATERAL (
-    SELECT count(*)::int AS n FROM (
-      SELECT 1 FROM deliveries d
-      WHERE l.endpoint_id IS NOT NULL AND d.endpoint_id = w.endpoint_id AND ${RELEASABLE}
-        AND d.next_attempt_at <= now()
-      LIMIT GREATEST(0, LEAST($3, coalesce(ep.max_in_flight, $2) - f.n))) x) q`;
+    SELECT array_agg(c.n ORDER BY lv.ord) AS n
+    FROM unnest($4::event_priority[]) WITH ORDINALITY AS lv(priority, ord) CROSS JOIN LATERAL (
+      SELECT count(*)::int AS n FROM (
+        SELECT 1 FROM deliveries d
+        WHERE l.endpoint_id IS NOT NULL AND d.endpoint_id = w.endpoint_id AND d.priority = lv.priority
+          AND ${RELEASABLE} AND d.next_attempt_at <= now()
+        LIMIT GREATEST(0, LEAST($3, coalesce(ep.max_in_flight, $2) - f.n))) x) c) q`;
 
 /**
- * Releases the planned number of due deliveries per endpoint, oldest due first (a retry that fell due competes by
- * its due time, so it waits no longer than a new event behind it), and advances the endpoints' state: served now,
- * rate bucket less what was released. The release token is released_at as text (what the claim compares).
+ * Releases the planned number of due deliveries per endpoint and priority level ($2: splitByPriority's shares),
+ * oldest due first within a level (a retry that fell due competes by its due time, so it waits no longer than a new
+ * event of its level behind it) — one range scan of the releasable index per endpoint and level —, and advances the
+ * endpoints' state ($1): served now, rate bucket less what was released, the position in the priority sequence
+ * after this release. The release token is released_at as text (what the claim compares).
  */
 const RELEASE_SQL = `
   WITH g AS (
-    SELECT * FROM jsonb_to_recordset($1::jsonb) AS g(endpoint_id text, n int, tokens float8, limited boolean)
+    SELECT * FROM jsonb_to_recordset($1::jsonb)
+      AS g(endpoint_id text, tokens float8, limited boolean, priority_slot int)
+  ), lv AS (
+    SELECT * FROM jsonb_to_recordset($2::jsonb) AS lv(endpoint_id text, priority event_priority, n int)
   ), picked AS (
-    SELECT p.id FROM g CROSS JOIN LATERAL (
+    SELECT p.id FROM lv CROSS JOIN LATERAL (
       SELECT d.id FROM deliveries d
-      WHERE d.endpoint_id = g.endpoint_id AND ${RELEASABLE} AND d.next_attempt_at <= now()
-      ORDER BY d.next_attempt_at, d.id LIMIT g.n FOR UPDATE SKIP LOCKED) p
+      WHERE d.endpoint_id = lv.endpoint_id AND d.priority = lv.priority AND ${RELEASABLE}
+        AND d.next_attempt_at <= now()
+      ORDER BY d.next_attempt_at, d.id LIMIT lv.n FOR UPDATE SKIP LOCKED) p
   ), rel AS (
-    UPDATE deliveries d SET released_at = now() FROM picked WHERE d.id = picked.id
-    RETURNING d.id, d.endpoint_id, d.released_at::text AS token,
+    -- By primary key, through an array: joined to picked (estimated at 100 rows × LIMIT per row), the planner chose
+    -- a hash join over a sequential scan of deliveries on a mid-sized table (300,000 rows, 200 released, busy
+    -- machine: 520–710 ms, against 86–216 ms so).
+    UPDATE deliveries d SET released_at = now() WHERE d.id = ANY (ARRAY(SELECT id FROM picked))
+    RETURNING d.id, d.endpoint_id, d.priority, d.released_at::text AS token,
               (EXTRACT(EPOCH FROM d.released_at) * 1000)::float8 AS released_ms
   ), st AS (
-    UPDATE endpoint_states s SET served_at = now(),
+    UPDATE endpoint_states s SET served_at = now(), priority_slot = g.priority_slot,
       rate_at = CASE WHEN g.limited THEN now() ELSE s.rate_at END,
       rate_tokens = CASE WHEN g.limited
                          THEN g.tokens - (SELECT count(*) FROM rel WHERE rel.endpoint_id = g.endpoint_id)
                          ELSE s.rate_tokens END
     FROM g WHERE s.endpoint_id = g.endpoint_id
   )
-  SELECT id, endpoint_id, token, released_ms FROM rel ORDER BY endpoint_id, id`;
+  -- Higher levels first: an endpoint's first job carries its high deliveries.
+  SELECT id, endpoint_id, token, released_ms FROM rel ORDER BY endpoint_id, priority, id`;
 
 /**
  * The dispatcher's statements. One cycle is one short transaction: lock the endpoints to serve, plan (pure, in
@@ -200,6 +225,7 @@ export class DispatchRepository {
           limits.endpoints,
           limits.defaultMaxInFlight,
           limits.budget,
+          [...PRIORITIES],
         );
         const now = rows[0]?.db_now ?? new Date();
         const waitingMs = rows.filter((r) => r.due_in_ms > 0).map((r) => r.due_in_ms);
@@ -238,7 +264,7 @@ export class DispatchRepository {
           applicationId: r.application_id,
           maxInFlight: r.max_in_flight,
           inFlight: r.in_flight,
-          due: r.due,
+          due: r.due.reduce((sum, n) => sum + n, 0),
           rateLimitPerSecond: r.rate_limit_per_second,
           bucket: { tokens: r.rate_tokens ?? 0, at: r.rate_at },
           circuitAllowance: allowance,
@@ -257,6 +283,18 @@ export class DispatchRepository {
         const limited = new Set(
           candidates.filter((c) => c.rateLimitPerSecond !== null).map((c) => c.endpointId),
         );
+        const rowOf = new Map(judged.map(({ row: r }) => [r.endpoint_id, r]));
+        const slotOf = (endpointId: string) => rowOf.get(endpointId)?.priority_slot ?? 0;
+        const levels = plan.flatMap((p) => {
+          const r = rowOf.get(p.endpointId);
+          const due = perPriority((l) => r?.due[PRIORITIES.indexOf(l)] ?? 0);
+          const split = splitByPriority(p.n, due, limits.priorityWeights, slotOf(p.endpointId));
+          return PRIORITIES.filter((l) => split[l] > 0).map((l) => ({
+            endpoint_id: p.endpointId,
+            priority: l,
+            n: split[l],
+          }));
+        });
         const released = await tx.$queryRawUnsafe<
           { id: string; endpoint_id: string; token: string; released_ms: number }[]
         >(
@@ -264,11 +302,12 @@ export class DispatchRepository {
           JSON.stringify(
             plan.map((p) => ({
               endpoint_id: p.endpointId,
-              n: p.n,
               tokens: p.tokens,
               limited: limited.has(p.endpointId),
+              priority_slot: nextPrioritySlot(slotOf(p.endpointId), p.n, limits.priorityWeights),
             })),
           ),
+          JSON.stringify(levels),
         );
         if (released.length === 0) return { released: 0, ...base };
         await publish(batchesOf(released, limits.perJob));

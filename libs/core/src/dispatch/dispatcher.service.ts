@@ -163,6 +163,11 @@ export class DispatcherService implements OnApplicationBootstrap, OnModuleDestro
         defaultMaxInFlight: this.config.ENDPOINT_MAX_IN_FLIGHT,
         perJob: this.config.DELIVERY_JOB_MAX_DELIVERIES,
         rotation: this.rotation,
+        priorityWeights: {
+          high: this.config.PRIORITY_WEIGHT_HIGH,
+          normal: this.config.PRIORITY_WEIGHT_NORMAL,
+          low: this.config.PRIORITY_WEIGHT_LOW,
+        },
         circuit: this.circuit,
         disableAfterMs: this.config.ENDPOINT_DISABLE_AFTER_SECONDS * 1000,
         deadlineSeconds: this.config.DELIVERY_DEADLINE_SECONDS,

@@ -14,6 +14,8 @@ export interface NewEventInput {
   /** The payload's syntax tree when the caller parsed it already (the API: one parse of the request body). */
   payloadTree?: PayloadTree;
   idempotencyKey?: string;
+  /** `high`, `normal` or `low` (PRIORITIES); absent: DEFAULT_PRIORITY. */
+  priority?: string;
 }
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {

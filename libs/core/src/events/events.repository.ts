@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { isStatementError, Prisma, PrismaService } from '@tern/database';
+import type { Priority } from '@tern/delivery-rules';
 import { keysetAfter, newestFirst, PageCursor } from '../common/pagination';
 import type { DeliveryStatus } from '../deliveries/delivery.model';
 import {
@@ -17,12 +18,14 @@ export interface NewEventRow {
   /** The payload's JSON text as the producer sent it (stored as text, delivered and signed as is). */
   payloadJson: string;
   idempotencyKey: string | null;
+  priority: Priority;
 }
 
 /** An event just written, or found again by its idempotency key. */
 export interface EventSummaryRecord {
   id: string;
   eventType: string;
+  priority: Priority;
   createdAt: Date;
   deliveryCount: number;
 }
@@ -38,6 +41,7 @@ export interface KeyedEventRecord extends EventSummaryRecord {
 export interface EventRecord {
   id: string;
   eventType: string;
+  priority: Priority;
   idempotencyKey: string | null;
   createdAt: Date;
 }
@@ -46,6 +50,7 @@ export interface EventDeliveryRecord {
   id: string;
   endpointId: string;
   status: DeliveryStatus;
+  priority: Priority;
   attemptCount: number;
   nextAttemptAt: Date | null;
   lastStatusCode: number | null;
@@ -175,6 +180,7 @@ export class EventsRepository {
       select: {
         id: true,
         eventType: true,
+        priority: true,
         idempotencyKey: true,
         createdAt: true,
         payload: true,
@@ -183,6 +189,7 @@ export class EventsRepository {
             id: true,
             endpointId: true,
             status: true,
+            priority: true,
             attemptCount: true,
             nextAttemptAt: true,
             lastStatusCode: true,
@@ -214,7 +221,7 @@ export class EventsRepository {
         ...(filter.since || filter.until ? { createdAt } : {}),
         ...keysetAfter(after),
       },
-      select: { id: true, eventType: true, idempotencyKey: true, createdAt: true },
+      select: { id: true, eventType: true, priority: true, idempotencyKey: true, createdAt: true },
       orderBy: newestFirst(),
       take: limit + 1,
     });
@@ -239,21 +246,24 @@ export class EventsRepository {
     const types = events.map((e) => e.eventType);
     const payloads = events.map((e) => e.payloadJson);
     const keys = events.map((e) => e.idempotencyKey);
+    const priorities = events.map((e) => e.priority);
     return Prisma.sql`
       WITH input AS (
-        SELECT * FROM unnest(${apps}::text[], ${ids}::text[], ${types}::text[], ${payloads}::text[], ${keys}::text[])
-          WITH ORDINALITY AS t(application_id, id, event_type, payload, idempotency_key, ord)
+        SELECT * FROM unnest(${apps}::text[], ${ids}::text[], ${types}::text[], ${payloads}::text[], ${keys}::text[],
+                             ${priorities}::event_priority[])
+          WITH ORDINALITY AS t(application_id, id, event_type, payload, idempotency_key, priority, ord)
       ), ins AS (
-        INSERT INTO events (id, application_id, event_type, payload, idempotency_key, created_at)
-        SELECT id, application_id, event_type, payload, idempotency_key, now()
+        INSERT INTO events (id, application_id, event_type, payload, idempotency_key, created_at, priority)
+        SELECT id, application_id, event_type, payload, idempotency_key, now(), priority
         -- Keys in one global order: concurrent statements with overlapping keys wait, never deadlock.
         FROM input ORDER BY application_id, idempotency_key, ord
         ON CONFLICT (application_id, idempotency_key) DO NOTHING
-        RETURNING id, application_id, event_type, created_at
+        RETURNING id, application_id, event_type, created_at, priority
       ), ${Prisma.raw(fanOutCtes('ev', 'ins', subscribedEndpointsJoin('standard'), deadlineSeconds))}, counts AS (
         SELECT event_id, count(*)::int AS n FROM ev_dlv GROUP BY event_id
       )
-      SELECT i.id, i.event_type AS "eventType", i.created_at AS "createdAt", coalesce(c.n, 0) AS "deliveryCount"
+      SELECT i.id, i.event_type AS "eventType", i.priority::text AS priority, i.created_at AS "createdAt",
+             coalesce(c.n, 0) AS "deliveryCount"
       FROM ins i LEFT JOIN counts c ON c.event_id = i.id`;
   }
 }
@@ -270,7 +280,7 @@ function heldKeys(
 ): Promise<KeyedEventRecord[]> {
   if (keys.length === 0) return Promise.resolve([]);
   return db.$queryRaw<KeyedEventRecord[]>`
-    SELECT e.id, e.event_type AS "eventType", e.created_at AS "createdAt",
+    SELECT e.id, e.event_type AS "eventType", e.priority::text AS priority, e.created_at AS "createdAt",
            e.idempotency_key AS "idempotencyKey", e.payload,
            e.created_at < now() - ${windowSeconds}::int * interval '1 second' AS expired,
            (SELECT count(*) FROM deliveries d WHERE d.event_id = e.id)::int AS "deliveryCount"

@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '@tern/config';
+import { DEFAULT_PRIORITY, isPriority, PRIORITIES } from '@tern/delivery-rules';
 import {
   ConflictError,
   FieldProblem,
@@ -181,6 +182,10 @@ export class EventsService implements OnModuleDestroy {
           reason: 'must be 1 to 255 printable ASCII characters',
         });
       }
+      const priority = input.priority ?? DEFAULT_PRIORITY;
+      if (!isPriority(priority)) {
+        problems.push({ field: `${p}priority`, reason: `must be one of ${PRIORITIES.join(', ')}` });
+      }
       const payload =
         typeof input.payload === 'string'
           ? checkPayloadText(input.payload, this.limits, `${p}payload`, input.payloadTree)
@@ -196,6 +201,7 @@ export class EventsService implements OnModuleDestroy {
         eventType: input.eventType,
         payloadJson: payload.ok ? payload.text : '',
         idempotencyKey: key ?? null,
+        priority: isPriority(priority) ? priority : DEFAULT_PRIORITY,
       };
     });
     if (tooLarge.length > 0) {
@@ -296,13 +302,14 @@ function assertSameEvents(rows: NewEventRow[], held: KeyedEventRecord[]): void {
 }
 
 /**
- * A repeated idempotency key must come with the same event: the same type and the same payload text (byte for
- * byte, as it is stored). Otherwise the producer is told (409) instead of silently getting the original back.
+ * A repeated idempotency key must come with the same event: the same type, the same payload text (byte for
+ * byte, as it is stored) and the same priority. Otherwise the producer is told (409) instead of silently getting the original back.
  */
 function assertSameEvent(row: NewEventRow, held: KeyedEventRecord): void {
   const differs = [
     ...(held.eventType !== row.eventType ? ['eventType'] : []),
     ...(held.payload !== row.payloadJson ? ['payload'] : []),
+    ...(held.priority !== row.priority ? ['priority'] : []),
   ];
   if (differs.length === 0) return;
   throw new ConflictError(

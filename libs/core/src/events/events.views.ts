@@ -1,3 +1,4 @@
+import type { Priority } from '@tern/delivery-rules';
 import type { DeliveryStatus } from '../deliveries/delivery.model';
 import { RawJson } from '../common/raw-json';
 import { EventDeliveryRecord, EventDetailRecord, EventRecord, EventSummaryRecord } from './events.repository';
@@ -6,6 +7,7 @@ import { EventDeliveryRecord, EventDetailRecord, EventRecord, EventSummaryRecord
 export interface AcceptedEventView {
   id: string;
   eventType: string;
+  priority: Priority;
   createdAt: string;
   deliveryCount: number;
 }
@@ -18,6 +20,7 @@ export interface BatchItemView extends AcceptedEventView {
 export interface EventListItemView {
   id: string;
   eventType: string;
+  priority: Priority;
   idempotencyKey: string | null;
   createdAt: string;
 }
@@ -26,6 +29,7 @@ export interface EventDeliveryView {
   id: string;
   endpointId: string;
   status: DeliveryStatus;
+  priority: Priority;
   attemptCount: number;
   nextAttemptAt: string | null;
   lastStatusCode: number | null;
@@ -44,6 +48,7 @@ export function toAcceptedEventView(r: EventSummaryRecord): AcceptedEventView {
   return {
     id: r.id,
     eventType: r.eventType,
+    priority: r.priority,
     createdAt: r.createdAt.toISOString(),
     deliveryCount: r.deliveryCount,
   };
@@ -53,6 +58,7 @@ export function toEventListItemView(r: EventRecord): EventListItemView {
   return {
     id: r.id,
     eventType: r.eventType,
+    priority: r.priority,
     idempotencyKey: r.idempotencyKey,
     createdAt: r.createdAt.toISOString(),
   };
@@ -71,6 +77,7 @@ function toDeliveryView(d: EventDeliveryRecord): EventDeliveryView {
     id: d.id,
     endpointId: d.endpointId,
     status: d.status,
+    priority: d.priority,
     attemptCount: d.attemptCount,
     nextAttemptAt: d.nextAttemptAt?.toISOString() ?? null,
     lastStatusCode: d.lastStatusCode,
