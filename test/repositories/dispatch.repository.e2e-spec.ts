@@ -3,7 +3,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import type { AppConfig } from '@tern/config';
 import { DispatchCycle, DispatchLimits, DispatchRepository, ReleasedBatch } from '@tern/core';
 import { PrismaService } from '@tern/database';
-import type { Priority } from '@tern/delivery-rules';
+import { Priority, prioritySchedule } from '@tern/delivery-rules';
 import { createScratchDatabase, sql, waitFor } from '../support/scratch-db';
 
 /**
@@ -24,7 +24,7 @@ describe('DispatchRepository: release cycles (real database)', () => {
     defaultMaxInFlight: 10,
     perJob: 4,
     rotation: 0,
-    priorityWeights: { high: 8, normal: 2, low: 1 },
+    priorities: prioritySchedule({ high: 8, normal: 2, low: 1 }),
     circuit: {
       failureThreshold: 3,
       failureMinMs: 5000,

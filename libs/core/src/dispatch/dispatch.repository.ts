@@ -9,7 +9,7 @@ import {
   perPriority,
   planRelease,
   PRIORITIES,
-  PriorityWeights,
+  PrioritySchedule,
   ReleaseCandidate,
   splitByPriority,
 } from '@tern/delivery-rules';
@@ -37,7 +37,7 @@ export interface DispatchLimits {
   /** Advanced by the caller each cycle: who gets the indivisible remainders. */
   rotation: number;
   /** PRIORITY_WEIGHT_*: how an endpoint's grant is shared between priority levels (splitByPriority). */
-  priorityWeights: PriorityWeights;
+  priorities: PrioritySchedule;
   circuit: CircuitPolicy;
   /** ENDPOINT_DISABLE_AFTER_SECONDS in ms; 0 = never. */
   disableAfterMs: number;
@@ -303,7 +303,7 @@ export class DispatchRepository {
         const levels = plan.flatMap((p) => {
           const r = rowOf.get(p.endpointId);
           const due = perPriority((l) => r?.due[PRIORITIES.indexOf(l)] ?? 0);
-          const split = splitByPriority(p.n, due, limits.priorityWeights, slotOf(p.endpointId));
+          const split = splitByPriority(p.n, due, limits.priorities, slotOf(p.endpointId));
           return PRIORITIES.filter((l) => split[l] > 0).map((l) => ({
             endpoint_id: p.endpointId,
             priority: l,
@@ -319,7 +319,7 @@ export class DispatchRepository {
               endpoint_id: p.endpointId,
               tokens: p.tokens,
               limited: limited.has(p.endpointId),
-              priority_slot: nextPrioritySlot(slotOf(p.endpointId), p.n, limits.priorityWeights),
+              priority_slot: nextPrioritySlot(slotOf(p.endpointId), p.n, limits.priorities),
             })),
           ),
           JSON.stringify(levels),
