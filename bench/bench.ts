@@ -957,28 +957,9 @@ class Bench {
     }
     log(`ingest: autocannon (bench/ingest.bench.ts), ${SECONDS} s single + ${SECONDS} s batch of 100`);
     const cpu0 = await this.cpuStart('ingest');
-    const child = startNode(
-      'ingest',
-      script,
-      {
-        BASE_URL: this.apiBase,
-        APP_KEY: this.appKey,
-        DURATION: String(SECONDS),
-        BATCH_SIZE: '100',
-        PHASES: INGEST_PHASES.join(','),
-      },
-      { echo: true },
-    );
-    this.loadgens.push(child);
-    this.cpu.track('loadgen', child.pid);
-    const code = await Promise.race([child.exited, sleep((2 * SECONDS + 60) * 1000).then(() => 'timeout')]);
+    const out = await this.ingestLoad(script, 'ingest', this.appKey, SECONDS);
     const cpu = await this.cpuEnd(cpu0);
     const apiCpuMs = cpuMsOf(cpu0, this.cpu.snapshot(), 'api');
-    if (code !== 0) {
-      await child.stop(2000);
-      this.report.errors.push(`ingest: ingest.bench exited with ${code}`);
-    }
-    const out = child.output();
     const parse = (name: string) => {
       const m = new RegExp(
         `${name}: (\\d+) events/s \\((\\d+) requests/s.*latency p50 ([\\d.]+) ms, p99 ([\\d.]+) ms.*statuses ([^|]*?) errors (\\d+)`,
@@ -1005,6 +986,33 @@ class Bench {
       apiCpuMsPerEvent: events ? Math.round((apiCpuMs / events) * 1000) / 1000 : null,
       output: out.split('\n').filter((l) => /events\/s|probe/.test(l)),
     };
+  }
+
+  /**
+   * Runs bench/ingest.bench.ts (INGEST_PHASES, batches of 100) for `seconds` per mode with application `key`;
+   * returns its output. A failed or stuck run is stopped and noted in the report's errors.
+   */
+  private async ingestLoad(script: string, name: string, key: string, seconds: number): Promise<string> {
+    const child = startNode(
+      name,
+      script,
+      {
+        BASE_URL: this.apiBase,
+        APP_KEY: key,
+        DURATION: String(seconds),
+        BATCH_SIZE: '100',
+        PHASES: INGEST_PHASES.join(','),
+      },
+      { echo: true },
+    );
+    this.loadgens.push(child);
+    this.cpu.track('loadgen', child.pid);
+    const code = await Promise.race([child.exited, sleep((2 * seconds + 60) * 1000).then(() => 'timeout')]);
+    if (code !== 0) {
+      await child.stop(2000);
+      this.report.errors.push(`${name}: ingest.bench exited with ${code}`);
+    }
+    return child.output();
   }
 
   // ---- a'. payload filters at ingest ---------------------------------------------------------------------------
@@ -1043,29 +1051,7 @@ class Bench {
     }[] = [];
     for (const variant of order) {
       const before = this.cpu.snapshot();
-      const child = startNode(
-        `filter-${variant}`,
-        script,
-        {
-          BASE_URL: this.apiBase,
-          APP_KEY: keys[variant],
-          DURATION: String(FILTER_SECONDS),
-          BATCH_SIZE: '100',
-          PHASES: INGEST_PHASES.join(','),
-        },
-        { echo: true },
-      );
-      this.loadgens.push(child);
-      this.cpu.track('loadgen', child.pid);
-      const code = await Promise.race([
-        child.exited,
-        sleep((2 * FILTER_SECONDS + 60) * 1000).then(() => 'timeout'),
-      ]);
-      if (code !== 0) {
-        await child.stop(2000);
-        this.report.errors.push(`filter: ingest.bench (${variant}) exited with ${code}`);
-      }
-      const out = child.output();
+      const out = await this.ingestLoad(script, `filter-${variant}`, keys[variant], FILTER_SECONDS);
       const rate = (name: string) => {
         const m = new RegExp(`${name}: (\\d+) events/s`).exec(out);
         return m ? Number(m[1]) : null;
@@ -1840,11 +1826,7 @@ class Bench {
     };
 
     if (p.filter) {
-      for (const [label, x] of [
-        ['single', p.filter.single],
-        ['batch ×100', p.filter.batch100],
-      ] as const) {
-        if (x.none === null && x.filtered === null) continue;
+      for (const [label, x] of filterModes(p.filter)) {
         t.push({
           name: `ingest (${label}) with 10-clause filters on ${FILTER_ENDPOINTS} endpoints ≥ ${TARGET.filterIngestRatio} × without`,
           phases: ['filter'],
@@ -2024,11 +2006,7 @@ class Bench {
       ]);
     }
     if (p.filter) {
-      for (const [label, x] of [
-        ['single', p.filter.single],
-        ['batch ×100', p.filter.batch100],
-      ] as const) {
-        if (x.none === null && x.filtered === null) continue;
+      for (const [label, x] of filterModes(p.filter)) {
         rows.push([
           `filter: ingest ${label}, 10-clause filters`,
           `${fmt(x.filtered)} vs ${fmt(x.none)} events/s`,
@@ -2217,6 +2195,18 @@ async function main(): Promise<void> {
 }
 
 void main();
+
+/** The filter phase's measured ingest modes, with their labels. */
+function filterModes(
+  phase: any,
+): [string, { none: number | null; filtered: number | null; ratio: number | null }][] {
+  return (
+    [
+      ['single', phase.single],
+      ['batch ×100', phase.batch100],
+    ] as [string, { none: number | null; filtered: number | null; ratio: number | null }][]
+  ).filter(([, x]) => x.none !== null || x.filtered !== null);
+}
 
 /** Events the ingest load generator had accepted (202s of single requests + 100 × 202s of batches). */
 function accepted(out: string): number {
