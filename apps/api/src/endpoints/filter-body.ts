@@ -8,7 +8,12 @@ import type { Request } from 'express';
  * and transformed (which drops keys such as "__proto__"), so a filter is kept exactly or refused.
  */
 export function rawMemberText(req: RawBodyRequest<Request>, name: string): string | null | undefined {
-  if (!req.rawBody) return undefined;
+  if (!req.rawBody || !req.is('json')) {
+    // Another body type (a form, say): its text is not JSON, so the member can only be refused, never guessed at.
+    const parsed = req.body as Record<string, unknown> | undefined;
+    if (parsed === undefined || parsed === null || !Object.hasOwn(parsed, name)) return undefined;
+    throw new InvalidInputError([{ field: name, reason: 'must be sent in a JSON body (application/json)' }]);
+  }
   const body = decodeBody(req.rawBody);
   if (body === null) throw new InvalidInputError([{ field: 'body', reason: 'must be UTF-8 encoded JSON' }]);
   let text: string | undefined;
