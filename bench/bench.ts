@@ -6,6 +6,11 @@
  * worker(s) — plus a sink process (a 204 receiver and a black hole), and measures in one run:
  *   ingest     POST /v1/events and /v1/events/batch (100 per request) with autocannon (bench/ingest.bench.ts, run
  *              as a child process), no worker running, one endpoint subscribed to the type
+ *   filter     the cost of payload filters at ingest: the ingest runs (autocannon, as above) for an application with
+ *              BENCH_FILTER_ENDPOINTS endpoints whose filters have 10 clauses each (all matching: both write the
+ *              same deliveries) and for one with as many endpoints without filters, in the order none, filtered,
+ *              filtered, none (so drift of the machine cancels out): ratio = filtered events/s ÷ unfiltered.
+ *              Target ≥ 0.9
  *   e2e        BENCH_E2E_EVENTS events pre-loaded via batch while no worker runs; then the worker starts and
  *              drains them: rate = deliveries / (last sink arrival − first sink arrival). Target ≥ 0.45 × raw.
  *              WAL per delivery, the cluster's and (with pg_walinspect) the scratch database's own, per relation
@@ -36,12 +41,13 @@
  * Redis) also on failure; the run stops itself after BENCH_DEADLINE_SECONDS.
  *
  * Settings (environment; defaults shown):
- *   BENCH_PHASES=ingest,e2e,fanout,raw,scaleout,lag,latency,fairness,blackhole (any subset)
+ *   BENCH_PHASES=ingest,filter,e2e,fanout,raw,scaleout,lag,latency,fairness,blackhole (any subset)
  *   BENCH_DEADLINE_SECONDS=600  the whole run; what was measured by then is reported
  *   BENCH_SECONDS=10            ingest (each run), raw, lag
  *   BENCH_RATE=1000             lag's offered rate (and the warm-up's)
  *   BENCH_WARMUP_SECONDS=2      before the first open-loop phase (0: none)
  *   BENCH_E2E_EVENTS=20000
+ *   BENCH_FILTER_ENDPOINTS=10  BENCH_FILTER_SECONDS=BENCH_SECONDS (each of the 4 runs, per ingest mode)
  *   BENCH_FANOUT_EVENTS=2000  BENCH_FANOUT_ENDPOINTS=10  BENCH_FANOUT_BATCH=100
  *   BENCH_SCALEOUT_EVENTS=BENCH_E2E_EVENTS  BENCH_SCALEOUT_WORKERS=2
  *   BENCH_LATENCY_RATE=1000 (only when e2e is not run)  BENCH_LATENCY_SECONDS=15
@@ -99,6 +105,8 @@ const SECONDS = positiveInt('BENCH_SECONDS', 10);
 /** Which ingest runs the ingest phase makes (single: one event per request; batch: 100). */
 const INGEST_PHASES = (process.env.BENCH_INGEST_PHASES ?? 'single,batch').split(',').map((s) => s.trim());
 const E2E_EVENTS = positiveInt('BENCH_E2E_EVENTS', 20_000);
+const FILTER_ENDPOINTS = positiveInt('BENCH_FILTER_ENDPOINTS', 10);
+const FILTER_SECONDS = positiveInt('BENCH_FILTER_SECONDS', SECONDS);
 const RATE = positiveInt('BENCH_RATE', 1000);
 const WARMUP_SECONDS = process.env.BENCH_WARMUP_SECONDS === '0' ? 0 : positiveInt('BENCH_WARMUP_SECONDS', 2);
 const DEADLINE_S = positiveInt('BENCH_DEADLINE_SECONDS', 600);
@@ -134,6 +142,7 @@ const STARTUP_S = positiveInt('BENCH_STARTUP_SECONDS', 60);
 const PAYLOAD_BYTES = 256;
 const PHASE_NAMES = [
   'ingest',
+  'filter',
   'e2e',
   'fanout',
   'raw',
@@ -175,6 +184,26 @@ const TARGET = {
   /** Redis commands/s with the black hole within ± this fraction of the same traffic without it. */
   blackholeRedisTolerance: 0.1,
   scaleoutRatio: 1.0,
+  /** Ingest events/s with 10-clause filters on the endpoints ÷ without (issue #12 part 3). */
+  filterIngestRatio: 0.9,
+};
+
+/**
+ * The filter phase's 10-clause filter: every clause holds for what bench/ingest.bench.ts sends (type
+ * bench.ingest, payload {seq, at, nonce, order: {id, filler}}), so each clause is evaluated for every event and
+ * the filtered application writes as many deliveries as the other.
+ */
+const TEN_CLAUSE_FILTER = {
+  type: { $in: ['bench.ingest', 'bench.other'] },
+  'data.seq': { $gte: 1 },
+  'data.at': { $gt: 0 },
+  'data.nonce': { $exists: true },
+  'data.order.id': { $startsWith: 'o_' },
+  'data.order.filler': { $exists: true },
+  'data.missing': { $exists: false },
+  $or: [{ 'data.seq': { $lt: 0 } }, { 'data.at': { $gte: 0 } }],
+  $not: { 'data.order.id': 'nope' },
+  'data.order': { id: { $neq: '' } },
 };
 /** An open loop "sustained" its rate if it skipped no send and got at least this share of it accepted. */
 const SUSTAINED_SHARE = 0.95;
@@ -543,6 +572,7 @@ class Bench {
 
     await this.setup();
     if (PHASES.has('ingest')) await this.phaseIngest();
+    if (PHASES.has('filter')) await this.phaseFilter();
     await this.truncate();
     // Throughput, worker group e2e: e2e leaves its worker running for fanout.
     if (PHASES.has('e2e')) await this.phaseE2e();
@@ -927,28 +957,9 @@ class Bench {
     }
     log(`ingest: autocannon (bench/ingest.bench.ts), ${SECONDS} s single + ${SECONDS} s batch of 100`);
     const cpu0 = await this.cpuStart('ingest');
-    const child = startNode(
-      'ingest',
-      script,
-      {
-        BASE_URL: this.apiBase,
-        APP_KEY: this.appKey,
-        DURATION: String(SECONDS),
-        BATCH_SIZE: '100',
-        PHASES: INGEST_PHASES.join(','),
-      },
-      { echo: true },
-    );
-    this.loadgens.push(child);
-    this.cpu.track('loadgen', child.pid);
-    const code = await Promise.race([child.exited, sleep((2 * SECONDS + 60) * 1000).then(() => 'timeout')]);
+    const out = await this.ingestLoad(script, 'ingest', this.appKey, SECONDS);
     const cpu = await this.cpuEnd(cpu0);
     const apiCpuMs = cpuMsOf(cpu0, this.cpu.snapshot(), 'api');
-    if (code !== 0) {
-      await child.stop(2000);
-      this.report.errors.push(`ingest: ingest.bench exited with ${code}`);
-    }
-    const out = child.output();
     const parse = (name: string) => {
       const m = new RegExp(
         `${name}: (\\d+) events/s \\((\\d+) requests/s.*latency p50 ([\\d.]+) ms, p99 ([\\d.]+) ms.*statuses ([^|]*?) errors (\\d+)`,
@@ -975,6 +986,120 @@ class Bench {
       apiCpuMsPerEvent: events ? Math.round((apiCpuMs / events) * 1000) / 1000 : null,
       output: out.split('\n').filter((l) => /events\/s|probe/.test(l)),
     };
+  }
+
+  /**
+   * Runs bench/ingest.bench.ts (INGEST_PHASES, batches of 100) for `seconds` per mode with application `key`;
+   * returns its output. A failed or stuck run is stopped and noted in the report's errors.
+   */
+  private async ingestLoad(script: string, name: string, key: string, seconds: number): Promise<string> {
+    const child = startNode(
+      name,
+      script,
+      {
+        BASE_URL: this.apiBase,
+        APP_KEY: key,
+        DURATION: String(seconds),
+        BATCH_SIZE: '100',
+        PHASES: INGEST_PHASES.join(','),
+      },
+      { echo: true },
+    );
+    this.loadgens.push(child);
+    this.cpu.track('loadgen', child.pid);
+    const code = await Promise.race([child.exited, sleep((2 * seconds + 60) * 1000).then(() => 'timeout')]);
+    if (code !== 0) {
+      await child.stop(2000);
+      this.report.errors.push(`${name}: ingest.bench exited with ${code}`);
+    }
+    return child.output();
+  }
+
+  // ---- a'. payload filters at ingest ---------------------------------------------------------------------------
+
+  private async phaseFilter(): Promise<void> {
+    const script = join(DIST, 'bench/ingest.bench.js');
+    if (!existsSync(script)) {
+      this.report.errors.push('filter: dist/bench/ingest.bench.js not found; phase skipped');
+      return;
+    }
+    const keys = {
+      none: await this.createApplication('bench filter: none'),
+      filtered: await this.createApplication('bench filter: 10 clauses'),
+    };
+    for (let i = 0; i < FILTER_ENDPOINTS; i++) {
+      // Subscribed to every type (ingest.bench sends bench.ingest); the sink is never called (no worker runs).
+      await http(this.apiBase, 'POST', '/v1/endpoints', keys.none, { url: this.sinkUrl(`filter-none-${i}`) });
+      await http(this.apiBase, 'POST', '/v1/endpoints', keys.filtered, {
+        url: this.sinkUrl(`filter-on-${i}`),
+        filter: TEN_CLAUSE_FILTER,
+      });
+    }
+    const order: ('none' | 'filtered')[] = ['none', 'filtered', 'filtered', 'none'];
+    log(
+      `filter: ingest (${INGEST_PHASES.join(', ')}) ${FILTER_SECONDS} s per run, ${FILTER_ENDPOINTS} endpoints, ` +
+        `runs ${order.join(' → ')}`,
+    );
+    const cpu0 = await this.cpuStart('filter');
+    const runs: {
+      variant: string;
+      single: number | null;
+      batch: number | null;
+      deliveriesPerEvent: number | null;
+      events: number;
+      apiCpuMs: number;
+    }[] = [];
+    for (const variant of order) {
+      const before = this.cpu.snapshot();
+      const out = await this.ingestLoad(script, `filter-${variant}`, keys[variant], FILTER_SECONDS);
+      const rate = (name: string) => {
+        const m = new RegExp(`${name}: (\\d+) events/s`).exec(out);
+        return m ? Number(m[1]) : null;
+      };
+      const probe = /probe event \S+: (\d+) deliveries per event/.exec(out);
+      runs.push({
+        variant,
+        single: rate('single'),
+        batch: rate('batch'),
+        deliveriesPerEvent: probe ? Number(probe[1]) : null,
+        events: accepted(out),
+        apiCpuMs: Math.round(cpuMsOf(before, this.cpu.snapshot(), 'api')),
+      });
+    }
+    const cpu = await this.cpuEnd(cpu0);
+    const total = (variant: string, mode: 'single' | 'batch') => {
+      const xs = runs.filter((r) => r.variant === variant).map((r) => r[mode]);
+      return xs.every((x): x is number => x !== null) ? xs.reduce((a, b) => a + b, 0) / xs.length : null;
+    };
+    const ratio = (mode: 'single' | 'batch') => {
+      const none = total('none', mode);
+      const filtered = total('filtered', mode);
+      return none && filtered !== null ? round2(filtered / none) : null;
+    };
+    /** API CPU per accepted event, over both runs of a variant: steadier than events/s on a shared machine. */
+    const cpuPerEvent = (variant: string) => {
+      const mine = runs.filter((r) => r.variant === variant);
+      const events = mine.reduce((n, r) => n + r.events, 0);
+      return events ? Math.round((mine.reduce((n, r) => n + r.apiCpuMs, 0) / events) * 1000) / 1000 : null;
+    };
+    this.report.phases.filter = {
+      what:
+        `ingest.bench (32 connections) for an application with ${FILTER_ENDPOINTS} endpoints with a 10-clause ` +
+        'filter each (all matching) and one with as many endpoints without filter; runs none, filtered, filtered, ' +
+        'none; API only',
+      filter: TEN_CLAUSE_FILTER,
+      runs,
+      single: {
+        none: total('none', 'single'),
+        filtered: total('filtered', 'single'),
+        ratio: ratio('single'),
+      },
+      batch100: { none: total('none', 'batch'), filtered: total('filtered', 'batch'), ratio: ratio('batch') },
+      apiCpuMsPerEvent: { none: cpuPerEvent('none'), filtered: cpuPerEvent('filtered') },
+      cpuCores: cpu,
+    };
+    // Its events are not part of what later phases count.
+    await this.truncate();
   }
 
   /** Empties the event tables (the scratch database is ours): the e2e backlog is then exactly E2E_EVENTS. */
@@ -1700,6 +1825,18 @@ class Bench {
       });
     };
 
+    if (p.filter) {
+      for (const [label, x] of filterModes(p.filter)) {
+        t.push({
+          name: `ingest (${label}) with 10-clause filters on ${FILTER_ENDPOINTS} endpoints ≥ ${TARGET.filterIngestRatio} × without`,
+          phases: ['filter'],
+          target: `ratio ≥ ${TARGET.filterIngestRatio}`,
+          measured: `${fmt(x.filtered)} / ${fmt(x.none)} events/s = ${fmt(x.ratio, 2)}`,
+          pass: x.ratio !== null && x.ratio >= TARGET.filterIngestRatio,
+        });
+      }
+    }
+
     const e2e = p.e2e?.deliveriesPerSecond as number | null | undefined;
     if (e2e && raw) {
       const ratio = e2e / raw;
@@ -1866,6 +2003,21 @@ class Bench {
         'ingest API CPU per event',
         p.ingest.apiCpuMsPerEvent === null ? 'n/a' : `${p.ingest.apiCpuMsPerEvent} ms`,
         `over the ingest runs (${INGEST_PHASES.join(', ')}); steadier than events/s on a shared machine`,
+      ]);
+    }
+    if (p.filter) {
+      for (const [label, x] of filterModes(p.filter)) {
+        rows.push([
+          `filter: ingest ${label}, 10-clause filters`,
+          `${fmt(x.filtered)} vs ${fmt(x.none)} events/s`,
+          `ratio ${fmt(x.ratio, 2)} (${FILTER_ENDPOINTS} endpoints each, mean of 2 runs per variant)`,
+        ]);
+      }
+      const c = p.filter.apiCpuMsPerEvent;
+      rows.push([
+        'filter: API CPU per event',
+        `${fmt(c.filtered, 3)} vs ${fmt(c.none, 3)} ms`,
+        'with filters vs without, over all runs of each (steadier than events/s on a shared machine)',
       ]);
     }
     if (p.e2e) {
@@ -2043,6 +2195,18 @@ async function main(): Promise<void> {
 }
 
 void main();
+
+/** The filter phase's measured ingest modes, with their labels. */
+function filterModes(
+  phase: any,
+): [string, { none: number | null; filtered: number | null; ratio: number | null }][] {
+  return (
+    [
+      ['single', phase.single],
+      ['batch ×100', phase.batch100],
+    ] as [string, { none: number | null; filtered: number | null; ratio: number | null }][]
+  ).filter(([, x]) => x.none !== null || x.filtered !== null);
+}
 
 /** Events the ingest load generator had accepted (202s of single requests + 100 × 202s of batches). */
 function accepted(out: string): number {

@@ -323,6 +323,72 @@ describe('web dashboard and customer portal', () => {
     assert.deepEqual(api.body.eventTypes, ['order.created', 'order.refunded']);
   });
 
+  it("portal: edit an endpoint's payload filter (errors inline, kept as typed); the dashboard shows it", async () => {
+    const app = await stack.api.createApplication('Hooli');
+    const rx = await receiver();
+    const ep = await endpoint(app.key, { url: rx.url });
+    const { page } = await newPage();
+    await page.goto(await portalLink(app.key));
+    await page.waitForURL(`${base}/portal`);
+    await page.goto(`${base}/portal/endpoints/${ep.id}`);
+    assert.equal(await page.inputValue('#filter'), '');
+
+    await page.fill('#filter', '{"data.total": {"$gtt": 100}}');
+    await page.click('form.stack button[type=submit]');
+    await page.locator('.field-error[data-field="filter.data.total.$gtt"]').waitFor();
+    assert.equal(await page.inputValue('#filter'), '{"data.total": {"$gtt": 100}}');
+    await page.fill('#filter', '{"data.total": ');
+    await page.click('form.stack button[type=submit]');
+    await page.locator('.field-error[data-field="filter"]').waitFor();
+    assert.match(await text(page, '.field-error[data-field="filter"]'), /not valid JSON/);
+    await shot(page, 'portal-endpoint-filter-invalid');
+    assert.equal(
+      (await stack.api.request('GET', `/v1/endpoints/${ep.id}`, { key: app.key })).body.filter,
+      null,
+    );
+
+    const typed = '{"data.total": {"$gte": 100}}';
+    await page.fill('#filter', typed);
+    await page.click('form.stack button[type=submit]');
+    await page.locator('[data-testid=flash]:has-text("Saved")').waitFor();
+    assert.equal(await page.inputValue('#filter'), typed);
+    const raw = await fetch(`${base}/v1/endpoints/${ep.id}`, {
+      headers: { authorization: `Bearer ${app.key}` },
+    });
+    assert.ok((await raw.text()).includes(`"filter":${typed}`), 'stored as typed');
+    assert.equal(
+      (
+        await stack.api.request('POST', '/v1/events', {
+          key: app.key,
+          body: { eventType: 'a', payload: { total: 5 } },
+        })
+      ).body.deliveryCount,
+      0,
+    );
+
+    // Saving with the field emptied clears it.
+    await page.fill('#filter', '');
+    await page.click('form.stack button[type=submit]');
+    await page.locator('[data-testid=flash]:has-text("Saved")').waitFor();
+    assert.equal(
+      (await stack.api.request('GET', `/v1/endpoints/${ep.id}`, { key: app.key })).body.filter,
+      null,
+    );
+    await stack.api.request('PATCH', `/v1/endpoints/${ep.id}`, {
+      key: app.key,
+      body: { filter: { type: 'x' } },
+    });
+
+    const dash = (await newPage()).page;
+    await dash.goto(`${base}/dashboard/login`);
+    await dash.fill('#key', ADMIN_KEY);
+    await dash.click('button[type=submit]');
+    await dash.waitForURL(`${base}/dashboard`);
+    await dash.goto(`${base}/dashboard/endpoints/${ep.id}`);
+    assert.equal((await text(dash, '[data-testid=endpoint-filter]')).trim(), '{"type":"x"}');
+    await shot(dash, 'dashboard-endpoint-filter');
+  });
+
   it("portal: another application's deliveries and endpoints are 404; the dashboard stays closed", async () => {
     const mine = await stack.api.createApplication('Initech');
     const other = await stack.api.createApplication('Umbrella');

@@ -149,6 +149,14 @@ const CASES: Case[] = [
     expect: readable(200),
   },
   {
+    route: 'POST /v1/endpoints/{id}/filter/test',
+    request: (f) => ({
+      path: `/v1/endpoints/${f.endpointId}/filter/test`,
+      body: { eventType: 'matrix.test', payload: {} },
+    }),
+    expect: readable(200),
+  },
+  {
     route: 'POST /v1/endpoints/{id}/test',
     request: (f) => ({ path: `/v1/endpoints/${f.endpointId}/test` }),
     expect: keyed({ admin: 202, support: 403, appA: 202, appB: 404 }),

@@ -131,6 +131,21 @@ export class AppConfig {
   @Max(100_000)
   MAX_ENDPOINTS_PER_APPLICATION = 100;
 
+  /** Largest endpoint `filter`, in UTF-8 bytes of its JSON (as sent, and compacted); above it: 422. */
+  @IsInt()
+  @Min(256)
+  @Max(65_536)
+  ENDPOINT_FILTER_MAX_BYTES = 4096;
+
+  /**
+   * Deepest endpoint `filter` (the filter object is level 1; each extra segment of a dotted key counts as a level:
+   * see payload-filter.ts); deeper: 422. The ceiling keeps matching (one stack frame per level) safe.
+   */
+  @IsInt()
+  @Min(2)
+  @Max(64)
+  ENDPOINT_FILTER_MAX_DEPTH = 16;
+
   /**
    * Most deliveries one request may create (events × the endpoints subscribed to each); above it the batch is
    * refused with 413 and nothing is written. Must be ≥ MAX_ENDPOINTS_PER_APPLICATION, so one event always fits.

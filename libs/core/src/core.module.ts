@@ -5,6 +5,7 @@ import { AuthThrottle } from './api-keys/auth-throttle.service';
 import { PortalSessionsRepository } from './portal/portal-sessions.repository';
 import { ApplicationsRepository } from './applications/applications.repository';
 import { ApplicationsService } from './applications/applications.service';
+import { EndpointFilterCache } from './endpoints/endpoint-filter-cache';
 import { EndpointHeadersSealerService } from './endpoints/endpoint-headers-sealer.service';
 import { EndpointsRepository } from './endpoints/endpoints.repository';
 import { EndpointsService } from './endpoints/endpoints.service';
@@ -32,6 +33,7 @@ const providers = [
   ApplicationsRepository,
   ApplicationsService,
   EndpointHeadersCipher,
+  EndpointFilterCache,
   EndpointHeadersSealerService,
   EndpointsRepository,
   EndpointsService,

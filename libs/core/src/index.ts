@@ -10,6 +10,8 @@ export * from './applications/applications.service';
 export * from './endpoints/endpoint-rules';
 export * from './endpoints/endpoint-circuit';
 export * from './endpoints/endpoints.repository';
+export * from './endpoints/endpoint-filter-cache';
+export * from './endpoints/endpoint-filter.sql';
 export * from './endpoints/endpoint-headers-sealer.service';
 export * from './endpoints/endpoints.service';
 export * from './secrets/secret-cipher';

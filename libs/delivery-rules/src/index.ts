@@ -6,6 +6,7 @@ export * from './circuit-breaker';
 export * from './fair-share';
 export * from './release-plan';
 export * from './payload-filter';
+export * from './fan-out-filter';
 export * from './in-flight';
 export * from './failure-streak';
 export * from './decide-attempt';

@@ -312,6 +312,11 @@ describe('validateFilter', () => {
     assert.equal(validateFilter({ 'data.amount': { $gt: 1 } }, limits).ok, true);
     assert.match(errorsOf({ data: { a: { b: { $gt: 1 } } } }, limits)[0].reason, /deeper than 3/);
     assert.match(errorsOf({ 'data.a.b': { $gt: 1 } }, limits)[0].reason, /deeper than 3/);
+    // A scalar at the end of a dotted path: as deep as the same filter written out.
+    assert.match(errorsOf({ data: { a: { b: { c: 1 } } } }, limits)[0].reason, /deeper than 3/);
+    assert.match(errorsOf({ 'data.a.b.c': 1 }, limits)[0].reason, /deeper than 3/);
+    assert.equal(validateFilter({ data: { a: { b: 1 } } }, limits).ok, true);
+    assert.equal(validateFilter({ 'data.a.b': 1 }, limits).ok, true);
     let deep: unknown = 1;
     for (let i = 0; i < 100_000; i++) deep = { a: deep };
     const r = validateFilter({ data: deep });

@@ -370,7 +370,11 @@ class Compiler {
     if (root && segments[0] === 'type' && segments.length > 1) {
       return this.error(keyPath, 'type is a string: it has no fields');
     }
-    // Each segment is one level: the operand sits at depth + segments.length.
+    // Each segment is one level: the operand sits at depth + segments.length, and the object holding the last
+    // segment (implied by the path) one level above it — checked here, as a scalar operand checks nothing.
+    if (depth + segments.length - 1 > this.maxDepth) {
+      return this.error(keyPath, `nested deeper than ${this.maxDepth} levels`);
+    }
     const leaf = this.condition(operand, keyPath, depth + segments.length, false);
     if (leaf === null) return null;
     let condition = leaf;

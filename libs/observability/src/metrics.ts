@@ -14,6 +14,8 @@ export const METRIC = {
   eventsAccepted: 'tern_events_accepted_total',
   /** Counter {mode}: requests answered with an earlier event because its idempotency key was seen. */
   eventsDuplicate: 'tern_events_duplicates_total',
+  /** Counter: (event, endpoint) pairs that got no delivery because the endpoint's payload filter did not match. */
+  deliveriesFiltered: 'tern_deliveries_filtered_total',
   /** Histogram {method, route, status_code}: API request duration; route is the template, e.g. /v1/events/:id. */
   httpRequestDuration: 'tern_http_request_duration_seconds',
   /** Gauge {state}: jobs in the BullMQ "deliveries" queue (global, read at scrape time). */
@@ -111,6 +113,11 @@ export class ApiMetrics extends TernMetrics {
     name: METRIC.eventsDuplicate,
     help: 'Events answered with an earlier event because its idempotency key was seen.',
     labelNames: ['mode'] as const,
+    registers: [this.registry],
+  });
+  readonly deliveriesFiltered = new Counter({
+    name: METRIC.deliveriesFiltered,
+    help: "(event, endpoint) pairs that got no delivery because the endpoint's payload filter did not match.",
     registers: [this.registry],
   });
   readonly httpRequestDuration = new Histogram({

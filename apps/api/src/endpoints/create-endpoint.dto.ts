@@ -4,6 +4,7 @@ import {
   DescriptionField,
   DisabledField,
   EventTypesField,
+  FilterField,
   HeadersField,
   MaxInFlightField,
   OptionalNotNull,
@@ -44,6 +45,10 @@ export class CreateEndpointDto {
 
   @HeadersField()
   headers?: Record<string, string>;
+
+  /** The parsed value is ignored: the controller takes the member's text from the raw body (rawFilterText). */
+  @FilterField()
+  filter?: unknown;
 
   @SecretField(
     'Your own signing secret: "whsec_" + base64 of 24-64 bytes. Generated (32 bytes) when absent. ' +

@@ -84,10 +84,10 @@ const HEADERS_DOC: ApiPropertyOptions = {
   example: { 'X-Tenant': 'acme' },
 };
 /**
- * Keeps the headers object as parsed: class-transformer would silently drop names that shadow Object.prototype
+ * Keeps the value as parsed: class-transformer would silently drop names that shadow Object.prototype
  * methods ("toString", "valueOf", …). (Nest's ValidationPipe already removed "__proto__", "constructor", "prototype".)
  */
-const rawHeaders = ({ obj, key }: TransformFnParams): unknown => (obj as Record<string, unknown>)[key];
+const rawValue = ({ obj, key }: TransformFnParams): unknown => (obj as Record<string, unknown>)[key];
 
 const EVENT_TYPE_MESSAGE = 'each value must be 1-128 letters, digits, "_", ".", ":" or "-"';
 
@@ -135,7 +135,7 @@ export const MaxInFlightField = () =>
   stacked(ApiPropertyOptional(MAX_IN_FLIGHT_DOC), IsOptional(), IsInt(), Min(1), Max(MAX_IN_FLIGHT_MAX));
 
 export const HeadersField = () =>
-  stacked(ApiPropertyOptional(HEADERS_DOC), OptionalNotNull(), IsObject(), Transform(rawHeaders));
+  stacked(ApiPropertyOptional(HEADERS_DOC), OptionalNotNull(), IsObject(), Transform(rawValue));
 
 /** A signing secret of the caller's own (`secret` on create and on rotate); the service checks its format. */
 export const SecretField = (description: string) =>
@@ -145,3 +145,21 @@ export const SecretField = (description: string) =>
     IsString(),
     MaxLength(200),
   );
+
+const FILTER_DOC: ApiPropertyOptions = {
+  type: 'object',
+  additionalProperties: true,
+  nullable: true,
+  description:
+    'Payload filter: a JSON object matched against {"type": eventType, "data": payload}; only matching events are ' +
+    'delivered. Operators $eq $neq $gt $gte $lt $lte $in $nin $exists $startsWith $endsWith $and $or $not, dotted ' +
+    'paths ("data.order.total"). At most ENDPOINT_FILTER_MAX_BYTES and ENDPOINT_FILTER_MAX_DEPTH. Kept and returned ' +
+    'as sent; null = none (on update: clears it). Standard endpoints only.',
+  example: { type: 'order.paid', 'data.total': { $gte: 100 } },
+};
+
+/**
+ * `filter`: documented here, read by the controller from the raw request body (rawFilterText), never from the
+ * transformed DTO: class-transformer and Nest's pipe drop or alter keys such as "__proto__" or "constructor".
+ */
+export const FilterField = () => stacked(ApiPropertyOptional(FILTER_DOC), IsOptional(), Transform(rawValue));

@@ -1,5 +1,11 @@
 import { ApiProperty } from '@nestjs/swagger';
-import type { CreatedEndpointView, EndpointCircuitView, EndpointView } from '@tern/core';
+import type {
+  CreatedEndpointView,
+  EndpointCircuitView,
+  EndpointView,
+  FilterTestView,
+  RawJson,
+} from '@tern/core';
 import { CIRCUIT_STATES, CircuitState } from '@tern/delivery-rules';
 
 // The endpoint as the API answers it (Swagger only): each class implements its view, so a field added to the view
@@ -75,6 +81,17 @@ export class EndpointDto implements EndpointView {
   })
   headers: Record<string, string>;
 
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    nullable: true,
+    description:
+      'The payload filter, exactly as it was sent (key order and spacing kept); null = every event. See the README, ' +
+      '"Payload filters".',
+    example: { type: 'order.paid', 'data.total': { $gte: 100 } },
+  })
+  filter: RawJson | null;
+
   @ApiProperty({ type: EndpointCircuitDto })
   circuit: EndpointCircuitDto;
 
@@ -96,4 +113,25 @@ export class EndpointPageDto {
 
   @ApiProperty({ type: String, nullable: true, description: 'The next (older) page; null on the last.' })
   nextCursor: string | null;
+}
+
+export class FilterTestResultDto implements FilterTestView {
+  @ApiProperty({
+    description: 'Whether the filter lets this event through (the endpoint would get a delivery).',
+  })
+  matched: boolean;
+
+  @ApiProperty({
+    type: [String],
+    description: 'The conditions that decided it, one per line (`data.total: 5 is not >= 100`).',
+  })
+  reasons: string[];
+
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    nullable: true,
+    description: "The filter tried: the one given, else the endpoint's (as sent); null when it has none.",
+  })
+  filter: RawJson | null;
 }

@@ -4,6 +4,7 @@ import {
   DescriptionField,
   DisabledField,
   EventTypesField,
+  FilterField,
   HeadersField,
   MaxInFlightField,
   RateLimitField,
@@ -46,4 +47,8 @@ export class UpdateEndpointDto {
 
   @HeadersField()
   headers?: Record<string, string>;
+
+  /** The parsed value is ignored: the controller takes the member's text from the raw body (rawFilterText). */
+  @FilterField()
+  filter?: unknown;
 }

@@ -80,8 +80,9 @@ export class EventsController {
   ) {
     const [parsed] = withPayloadTexts(req, [body], 'single');
     const input = { ...parsed, ...idempotencyKeyOf(body.idempotencyKey, header) };
-    const { event, created } = await this.events.create(applicationIdOf(p), input);
+    const { event, created, filteredCount } = await this.events.create(applicationIdOf(p), input);
     (created ? this.metrics.eventsAccepted : this.metrics.eventsDuplicate).inc({ mode: 'single' });
+    if (filteredCount) this.metrics.deliveriesFiltered.inc(filteredCount);
     if (!created) {
       res.status(200);
       res.setHeader('Idempotent-Replayed', 'true');
@@ -109,7 +110,7 @@ export class EventsController {
         { field: IDEMPOTENCY_HEADER, reason: 'is not accepted on batches: set idempotencyKey on each event' },
       ]);
     }
-    const data = await this.events.createBatch(
+    const { data, filteredCount } = await this.events.createBatch(
       applicationIdOf(p),
       withPayloadTexts(req, body.events, 'batch'),
     );
@@ -117,6 +118,7 @@ export class EventsController {
     const accepted = data.length - duplicates;
     if (accepted) this.metrics.eventsAccepted.inc({ mode: 'batch' }, accepted);
     if (duplicates) this.metrics.eventsDuplicate.inc({ mode: 'batch' }, duplicates);
+    if (filteredCount) this.metrics.deliveriesFiltered.inc(filteredCount);
     return { data };
   }
 

@@ -25,6 +25,7 @@ function endpoint(circuit: EndpointCircuitView): EndpointView {
     rateLimitPerSecond: null,
     maxInFlight: null,
     headers: {},
+    filter: null,
     circuit,
     createdAt: '2026-12-01T00:00:00.000Z',
     updatedAt: '2026-12-01T00:00:00.000Z',

@@ -43,6 +43,13 @@ export function circuitDetails(c: EndpointCircuitView): Html {
         >`;
 }
 
+/** An endpoint's payload filter as it was sent, or "every event" when it has none. */
+export function filterText(filter: { text: string } | null): Html {
+  return filter
+    ? html`<pre class="mono small" data-testid="endpoint-filter">${filter.text}</pre>`
+    : html`<span class="faint">none: every event</span>`;
+}
+
 export function eventTypesText(types: string[]): Html {
   return types.length
     ? html`${types.map((t, i) => html`${i ? ', ' : ''}<span class="mono">${t}</span>`)}`

@@ -16,6 +16,8 @@ export interface EndpointFormValues {
   eventTypes: string;
   disabled: boolean;
   disabledReason: string;
+  /** The payload filter's JSON text as typed; empty = none. */
+  filter: string;
 }
 
 export interface EndpointFormInput {
@@ -24,6 +26,8 @@ export interface EndpointFormInput {
   eventTypes: string[];
   disabled: boolean;
   disabledReason: string;
+  /** The filter's JSON text (checked by the service), or null for none. */
+  filter: string | null;
 }
 
 /** Reads the endpoint form and checks what the API's DTOs check (types and sizes); the service checks the rest. */
@@ -38,6 +42,7 @@ export function readEndpointForm(req: WebRequest): {
     eventTypes: field(req, 'eventTypes'),
     disabled: field(req, 'disabled') === 'on',
     disabledReason: field(req, 'disabledReason').trim(),
+    filter: field(req, 'filter').trim(),
   };
   const eventTypes = values.eventTypes.split(/[\s,]+/).filter((t) => t !== '');
   const problems: FieldProblem[] = [];
@@ -70,12 +75,16 @@ export function readEndpointForm(req: WebRequest): {
   }
   return {
     values,
-    input: { ...values, eventTypes: [...new Set(eventTypes)] },
+    input: {
+      ...values,
+      eventTypes: [...new Set(eventTypes)],
+      filter: values.filter === '' ? null : values.filter,
+    },
     problems,
   };
 }
 
-const SHOWN = ['url', 'description', 'eventTypes', 'disabled', 'disabledReason'];
+const SHOWN = ['url', 'description', 'eventTypes', 'filter', 'disabled', 'disabledReason'];
 
 export function endpointForm(o: {
   action: string;
@@ -88,7 +97,9 @@ export function endpointForm(o: {
 }): Html {
   const v = o.values;
   const invalid = (f: string) =>
-    o.problems.some((p) => p.field === f || p.field.startsWith(`${f}[`)) ? ' invalid' : '';
+    o.problems.some((p) => p.field === f || p.field.startsWith(`${f}[`) || p.field.startsWith(`${f}.`))
+      ? ' invalid'
+      : '';
   return html`<form class="stack" method="post" action="${o.action}" novalidate>
     ${csrfField(o.csrf)} ${otherErrors(o.problems, SHOWN)}
     <div class="field${invalid('url')}">
@@ -124,6 +135,18 @@ export function endpointForm(o: {
       <textarea id="eventTypes" name="eventTypes" placeholder="invoice.paid, invoice.voided">
 ${v.eventTypes}</textarea>
       ${fieldErrors(o.problems, 'eventTypes')}
+    </div>
+    <div class="field${invalid('filter')}">
+      <label for="filter"
+        >Payload filter
+        <span class="hint"
+          >optional JSON, matched against {"type", "data"}: only matching events are delivered; empty = every
+          event</span
+        ></label
+      >
+      <textarea class="mono" id="filter" name="filter" placeholder='{"data.total": {"$gte": 100}}'>
+${v.filter}</textarea>
+      ${fieldErrors(o.problems, 'filter')}
     </div>
     ${
       o.withDisabled

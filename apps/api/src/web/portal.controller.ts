@@ -165,6 +165,7 @@ export class PortalController {
         url: form.input.url,
         description: form.input.description,
         eventTypes: form.input.eventTypes,
+        filter: form.input.filter,
       });
       this.renderer.redirect(req, res, `/portal/endpoints/${ep.id}?reveal=1`, {
         kind: 'ok',
@@ -226,11 +227,13 @@ export class PortalController {
     const problems = [...form.problems];
     if (!problems.length) {
       try {
-        const { url, description, eventTypes, disabled, disabledReason } = form.input;
+        const { url, description, eventTypes, disabled, disabledReason, filter } = form.input;
         await this.endpoints.update(appId, id, {
           url,
           description,
           eventTypes,
+          // Unchanged unless edited: an operational endpoint (no filter allowed) saves with the field empty.
+          ...(filter !== (current.filter?.text ?? null) ? { filter } : {}),
           disabled,
           ...(disabled && disabledReason ? { disabledReason } : {}),
         });

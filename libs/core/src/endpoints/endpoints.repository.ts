@@ -31,6 +31,8 @@ export interface EndpointRecord {
   /** Null = ENDPOINT_MAX_IN_FLIGHT. */
   maxInFlight: number | null;
   headers: Record<string, string>;
+  /** The payload filter's JSON text as the application sent it; null = every event. */
+  filter: string | null;
   /** The circuit breaker, from endpoint_states (closed when the dispatcher has no row for the endpoint yet). */
   circuit: EndpointCircuit;
   createdAt: Date;
@@ -63,6 +65,16 @@ export interface NewEndpoint {
   rateLimitPerSecond: number | null;
   maxInFlight: number | null;
   headers: Record<string, string>;
+  /** Checked JSON text (payload-filter.ts); null = none. */
+  filter: string | null;
+}
+
+/** A standard endpoint's filter, for the fan-out (EndpointFilterCache). */
+export interface EndpointFilterRow {
+  id: string;
+  applicationId: string;
+  eventTypes: string[];
+  filter: string;
 }
 
 /** The result of a partial update: the endpoint as it is now, and whether it was disabled before. */
@@ -76,6 +88,8 @@ export interface EndpointChanges {
   rateLimitPerSecond?: number | null;
   maxInFlight?: number | null;
   headers?: Record<string, string>;
+  /** Checked JSON text; null clears it. */
+  filter?: string | null;
   disabled?: boolean;
   disabledReason?: string | null;
 }
@@ -159,6 +173,7 @@ function toRecord(r: EndpointRow, cipher: EndpointHeadersCipher): EndpointRecord
     rateLimitPerSecond: r.rateLimitPerSecond,
     maxInFlight: r.maxInFlight,
     headers: headersOf(r, cipher),
+    filter: r.filter,
     circuit: circuitOf(r.state),
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
@@ -231,6 +246,17 @@ export class EndpointsRepository {
       include: ENDPOINT_CIRCUIT_INCLUDE,
     });
     return row ? this.record(row) : null;
+  }
+
+  /**
+   * The filters of the live standard endpoints of these applications (disabled ones included: re-enabling one
+   * changes no filter). Endpoints without a filter are left out.
+   */
+  findFilters(applicationIds: string[]): Promise<EndpointFilterRow[]> {
+    return this.prisma.$queryRaw<EndpointFilterRow[]>`
+      SELECT id, application_id AS "applicationId", event_types AS "eventTypes", filter FROM endpoints
+      WHERE application_id = ANY (${applicationIds}::text[]) AND kind = 'standard' AND deleted_at IS NULL
+        AND filter IS NOT NULL`;
   }
 
   /** Live endpoints of the application, newest first; fetches `limit + 1` rows for toPage(). */

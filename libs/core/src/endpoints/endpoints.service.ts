@@ -4,18 +4,24 @@ import {
   AddressPolicy,
   checkUrlDestination,
   CircuitState,
+  CompiledFilter,
+  explainFilter,
+  FilterLimits,
   PortPolicy,
   portProblem,
   redactHeaderValues,
 } from '@tern/delivery-rules';
 import { FieldProblem, InvalidInputError, NotFoundError } from '../common/errors';
+import { RawJson } from '../common/raw-json';
 import { isId, newId } from '../common/ids';
 import type { PrincipalKind } from '../common/principal';
 import { Page, PageCursor, toPage } from '../common/pagination';
 import { EndpointSecretsService } from '../secrets/endpoint-secrets.service';
 import { webhookSecretProblem } from '../secrets/webhook-secret';
 import type { EndpointCircuit } from './endpoint-circuit';
-import { checkEndpointHeaders, checkEndpointUrl } from './endpoint-rules';
+import { EVENT_TYPE_PATTERN, checkEndpointHeaders, checkEndpointUrl } from './endpoint-rules';
+import { EndpointFilterCache, STORED_FILTER_LIMITS } from './endpoint-filter-cache';
+import { checkFilterText } from './endpoint-filter-rules';
 import { EndpointChanges, EndpointKind, EndpointRecord, EndpointsRepository } from './endpoints.repository';
 
 /**
@@ -45,6 +51,8 @@ export interface EndpointView {
   /** Most deliveries released at once across all workers; null = ENDPOINT_MAX_IN_FLIGHT. */
   maxInFlight: number | null;
   headers: Record<string, string>;
+  /** The payload filter as the application sent it (serialised byte for byte by stringifyWithRawJson); null = none. */
+  filter: RawJson | null;
   circuit: EndpointCircuitView;
   createdAt: string;
   updatedAt: string;
@@ -67,6 +75,8 @@ export interface CreateEndpointInput {
   /** Null = ENDPOINT_MAX_IN_FLIGHT. */
   maxInFlight?: number | null;
   headers?: Record<string, string>;
+  /** The payload filter's JSON text as sent; absent or null = none. */
+  filter?: string | null;
   /** The customer's own "whsec_…" secret; generated when absent. */
   secret?: string;
 }
@@ -83,6 +93,26 @@ export interface UpdateEndpointInput {
   /** Null = ENDPOINT_MAX_IN_FLIGHT. */
   maxInFlight?: number | null;
   headers?: Record<string, string>;
+  /** The payload filter's JSON text as sent; null clears it. */
+  filter?: string | null;
+}
+
+/** POST /v1/endpoints/:id/filter/test: an event to try, and optionally a filter to try instead of the stored one. */
+export interface FilterTestInput {
+  eventType: string;
+  /** The payload's JSON text. */
+  payload: string;
+  /** A filter's JSON text to try instead of the endpoint's; not stored. */
+  filter?: string;
+}
+
+export interface FilterTestView {
+  /** Whether the endpoint would get a delivery of this event (as far as its filter decides). */
+  matched: boolean;
+  /** Why: the conditions that decided it (explainFilter), one per line. */
+  reasons: string[];
+  /** The filter tried: the one given, else the endpoint's; null when it has none. */
+  filter: RawJson | null;
 }
 
 @Injectable()
@@ -94,6 +124,7 @@ export class EndpointsService {
     private readonly repo: EndpointsRepository,
     private readonly secrets: EndpointSecretsService,
     private readonly config: AppConfig,
+    private readonly filters: EndpointFilterCache,
   ) {
     this.addressPolicy = AddressPolicy.fromCsv(config.SSRF_ALLOW_CIDRS);
     this.ports = PortPolicy.parse(config.DELIVERY_ALLOWED_PORTS);
@@ -104,6 +135,10 @@ export class EndpointsService {
     const problems: FieldProblem[] = [];
     const url = this.checkUrl(input.url, problems);
     const headers = this.checkHeaders(input.headers ?? {}, problems);
+    const filter = input.filter == null ? null : this.checkFilter(input.filter, problems);
+    if (filter !== null && (input.kind ?? 'standard') !== 'standard') {
+      problems.push({ field: 'filter', reason: OPERATIONAL_FILTER_REASON });
+    }
     if (input.secret !== undefined) {
       const problem = webhookSecretProblem(input.secret);
       if (problem) problems.push({ field: 'secret', reason: problem });
@@ -125,6 +160,7 @@ export class EndpointsService {
         rateLimitPerSecond: input.rateLimitPerSecond ?? null,
         maxInFlight: input.maxInFlight ?? null,
         headers,
+        filter,
       },
       secret.row,
       this.config.MAX_ENDPOINTS_PER_APPLICATION,
@@ -139,6 +175,7 @@ export class EndpointsService {
         },
       ]);
     }
+    if (filter !== null) this.filters.invalidate([applicationId]);
     return { ...toView(row), secret: secret.plaintext };
   }
 
@@ -173,6 +210,9 @@ export class EndpointsService {
     if (input.rateLimitPerSecond !== undefined) changes.rateLimitPerSecond = input.rateLimitPerSecond;
     if (input.maxInFlight !== undefined) changes.maxInFlight = input.maxInFlight;
     if (input.disabled !== undefined) changes.disabled = input.disabled;
+    if (input.filter !== undefined) {
+      changes.filter = input.filter === null ? null : this.checkFilter(input.filter, problems);
+    }
     if (input.disabledReason !== undefined) {
       if (input.disabled !== true) {
         problems.push({ field: 'disabledReason', reason: 'is only accepted together with "disabled": true' });
@@ -180,8 +220,16 @@ export class EndpointsService {
       changes.disabledReason = input.disabledReason;
     }
     if (problems.length) throw new InvalidInputError(problems);
+    if (typeof changes.filter === 'string') {
+      const current = await this.repo.findById(applicationId, id);
+      if (!current) throw new NotFoundError('endpoint', id);
+      if (current.kind !== 'standard') {
+        throw new InvalidInputError([{ field: 'filter', reason: OPERATIONAL_FILTER_REASON }]);
+      }
+    }
     const row = await this.repo.update(applicationId, id, changes);
     if (!row) throw new NotFoundError('endpoint', id);
+    this.filters.invalidate([applicationId]);
     return toView(row);
   }
 
@@ -189,6 +237,7 @@ export class EndpointsService {
   async delete(applicationId: string, id: string): Promise<void> {
     const deleted = isId('ep', id) && (await this.repo.softDelete(applicationId, id));
     if (!deleted) throw new NotFoundError('endpoint', id);
+    this.filters.invalidate([applicationId]);
   }
 
   /**
@@ -208,6 +257,60 @@ export class EndpointsService {
    */
   async disableForFailing(endpointId: string): Promise<boolean> {
     return (await this.repo.disable(endpointId, ENDPOINT_FAILING_REASON)) !== null;
+  }
+
+  /**
+   * Whether the endpoint's filter (or `input.filter`, tried instead) matches an event, and why. Changes nothing.
+   * An endpoint without a filter matches every event.
+   */
+  async testFilter(applicationId: string, id: string, input: FilterTestInput): Promise<FilterTestView> {
+    const endpoint = await this.get(applicationId, id);
+    const problems: FieldProblem[] = [];
+    if (typeof input.eventType !== 'string' || !EVENT_TYPE_PATTERN.test(input.eventType)) {
+      problems.push({ field: 'eventType', reason: `must match ${EVENT_TYPE_PATTERN.source}` });
+    }
+    const data = parseObject(input.payload);
+    if (data === undefined) problems.push({ field: 'payload', reason: 'must be a JSON object' });
+    let text = endpoint.filter?.text ?? null;
+    let compiled: CompiledFilter | null = null;
+    if (input.filter !== undefined) {
+      const r = checkFilterText(input.filter, this.filterLimits);
+      if (r.ok) compiled = r.filter;
+      else problems.push(...r.problems);
+      text = input.filter;
+    } else if (text !== null) {
+      // Compiled without today's limits: a stored filter is applied whatever they became (as at fan-out).
+      const r = checkFilterText(text, STORED_FILTER_LIMITS);
+      compiled = r.ok ? r.filter : null;
+    }
+    if (problems.length) throw new InvalidInputError(problems);
+    if (compiled === null) {
+      return {
+        matched: true,
+        reasons: [
+          text === null
+            ? 'the endpoint has no filter: every event matches'
+            : 'the stored filter is unreadable: it is not applied',
+        ],
+        filter: text === null ? null : new RawJson(text),
+      };
+    }
+    const explained = explainFilter(compiled, { type: input.eventType, data });
+    return { matched: explained.match, reasons: explained.reasons, filter: new RawJson(text!) };
+  }
+
+  private get filterLimits(): FilterLimits {
+    return {
+      maxBytes: this.config.ENDPOINT_FILTER_MAX_BYTES,
+      maxDepth: this.config.ENDPOINT_FILTER_MAX_DEPTH,
+    };
+  }
+
+  private checkFilter(text: string, problems: FieldProblem[]): string | null {
+    const r = checkFilterText(text, this.filterLimits);
+    if (r.ok) return r.text;
+    problems.push(...r.problems);
+    return null;
   }
 
   private checkUrl(raw: string, problems: FieldProblem[]): string | undefined {
@@ -238,6 +341,21 @@ export class EndpointsService {
 /** disabled_reason of an endpoint the dispatcher disabled for failing too long. */
 export const ENDPOINT_FAILING_REASON = 'failing';
 
+const OPERATIONAL_FILTER_REASON =
+  "applies to standard endpoints only (operational endpoints get Tern's own events)";
+
+function parseObject(text: unknown): Record<string, unknown> | undefined {
+  if (typeof text !== 'string') return undefined;
+  try {
+    const v = JSON.parse(text) as unknown;
+    return v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? (v as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function uniq(values: string[]): string[] {
   return [...new Set(values)];
 }
@@ -264,6 +382,7 @@ function toView(r: EndpointRecord): EndpointView {
     rateLimitPerSecond: r.rateLimitPerSecond,
     maxInFlight: r.maxInFlight,
     headers: r.headers,
+    filter: r.filter === null ? null : new RawJson(r.filter),
     circuit: toCircuitView(r.circuit),
     createdAt: r.createdAt.toISOString(),
     updatedAt: r.updatedAt.toISOString(),

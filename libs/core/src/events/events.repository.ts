@@ -1,14 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { isStatementError, Prisma, PrismaService } from '@tern/database';
+import { databaseFailure, isStatementError, Prisma, PrismaService } from '@tern/database';
 import type { Priority } from '@tern/delivery-rules';
 import { keysetAfter, newestFirst, PageCursor } from '../common/pagination';
 import type { DeliveryStatus } from '../deliveries/delivery.model';
-import {
-  fanOutCtes,
-  notifyDispatcher,
-  subscribedEndpointSql,
-  subscribedEndpointsJoin,
-} from '../deliveries/delivery-writes.sql';
+import { fanOutCtes, notifyDispatcher, subscribedEndpointSql } from '../deliveries/delivery-writes.sql';
+import { FILTER_CHANGED_SQLSTATE, filterGuardCtes } from '../endpoints/endpoint-filter.sql';
 
 /** An event ready to be written: validated, id assigned, payload serialised. */
 export interface NewEventRow {
@@ -28,7 +24,31 @@ export interface EventSummaryRecord {
   priority: Priority;
   createdAt: Date;
   deliveryCount: number;
+  /** Deliveries an endpoint's filter left out (0 for an event found again by its key). */
+  filteredCount?: number;
 }
+
+/**
+ * The endpoint filters a fan-out applies (see EndpointFilterCache and filteredOutPairs): the pairs to leave out,
+ * and the filters they were computed from — the statement refuses (FILTER_CHANGED_SQLSTATE) to write if any live
+ * standard endpoint of the events' applications now has another filter, or one it was not given.
+ */
+export interface FanOutFilters {
+  /** Endpoint ids and the filterDigest of the filter used for each (parallel arrays). */
+  knownEndpointIds: string[];
+  knownDigests: string[];
+  /** The (event, endpoint) pairs that get no delivery (parallel arrays). */
+  excludedEventIds: string[];
+  excludedEndpointIds: string[];
+}
+
+/** No filter known and nothing left out (the guard still checks that no endpoint has a filter). */
+export const NO_FAN_OUT_FILTERS: FanOutFilters = {
+  knownEndpointIds: [],
+  knownDigests: [],
+  excludedEventIds: [],
+  excludedEndpointIds: [],
+};
 
 export interface KeyedEventRecord extends EventSummaryRecord {
   idempotencyKey: string;
@@ -92,6 +112,8 @@ export class EventsRepository {
     events: NewEventRow[],
     opts: {
       deadlineSeconds: number;
+      /** Endpoint filters to apply; default NO_FAN_OUT_FILTERS. */
+      filters?: FanOutFilters;
       reclaimKeysOlderThanSeconds?: number;
       /**
        * Called inside the transaction with the keyed rows that were not inserted (their key is held) and the
@@ -105,7 +127,7 @@ export class EventsRepository {
     },
   ): Promise<EventSummaryRecord[]> {
     if (events.length === 0) return [];
-    const insert = this.insertStatement(events, opts.deadlineSeconds);
+    const insert = this.insertStatement(events, opts.deadlineSeconds, opts.filters ?? NO_FAN_OUT_FILTERS);
     const keyed = events.filter((e) => e.idempotencyKey !== null);
     if (opts.reclaimKeysOlderThanSeconds === undefined || keyed.length === 0) {
       return this.prisma.$queryRaw<EventSummaryRecord[]>(insert);
@@ -163,6 +185,12 @@ export class EventsRepository {
   /** True when Postgres itself rejected a statement: it was rolled back (see databaseFailure). */
   isStatementError(err: unknown): boolean {
     return isStatementError(err);
+  }
+
+  /** True when a write was refused because an endpoint's filter changed since the caller read it (rolled back). */
+  isFilterChanged(err: unknown): boolean {
+    const f = databaseFailure(err);
+    return f.kind === 'statement' && f.sqlState === FILTER_CHANGED_SQLSTATE;
   }
 
   /** The application's events holding these idempotency keys, with their delivery counts. */
@@ -238,10 +266,16 @@ export class EventsRepository {
   /**
    * The whole write as data-modifying CTEs. Every CTE runs in the statement's one snapshot and transaction
    * (data-modifying CTEs always run to completion, referenced or not): `ins` returns only the events actually
-   * inserted, so deliveries and outbox rows exist exactly for those.
+   * inserted, so deliveries and outbox rows exist exactly for those. Endpoint filters: `filtered_out` holds the
+   * pairs left out; `filter_guard` (joined by the final SELECT, so it runs whenever an event is inserted) fails the
+   * statement if the filters they were computed from are no longer the endpoints' (same snapshot as the fan-out).
    */
-  private insertStatement(events: NewEventRow[], deadlineSeconds: number): Prisma.Sql {
-    const apps = events.map((e) => e.applicationId);
+  private insertStatement(
+    events: NewEventRow[],
+    deadlineSeconds: number,
+    filters: FanOutFilters,
+  ): Prisma.Sql {
+    const appIds = events.map((e) => e.applicationId);
     const ids = events.map((e) => e.id);
     const types = events.map((e) => e.eventType);
     const payloads = events.map((e) => e.payloadJson);
@@ -249,7 +283,7 @@ export class EventsRepository {
     const priorities = events.map((e) => e.priority);
     return Prisma.sql`
       WITH input AS (
-        SELECT * FROM unnest(${apps}::text[], ${ids}::text[], ${types}::text[], ${payloads}::text[], ${keys}::text[],
+        SELECT * FROM unnest(${appIds}::text[], ${ids}::text[], ${types}::text[], ${payloads}::text[], ${keys}::text[],
                              ${priorities}::event_priority[])
           WITH ORDINALITY AS t(application_id, id, event_type, payload, idempotency_key, priority, ord)
       ), ins AS (
@@ -259,14 +293,33 @@ export class EventsRepository {
         FROM input ORDER BY application_id, idempotency_key, ord
         ON CONFLICT (application_id, idempotency_key) DO NOTHING
         RETURNING id, application_id, event_type, created_at, priority
-      ), ${Prisma.raw(fanOutCtes('ev', 'ins', subscribedEndpointsJoin('standard'), deadlineSeconds))}, counts AS (
+      ), known_filters AS (
+        SELECT * FROM unnest(${filters.knownEndpointIds}::text[], ${filters.knownDigests}::text[]) AS k(id, digest)
+      ), ${Prisma.raw(filterGuardCtes('SELECT application_id FROM input', 'known_filters'))}, filtered_out AS (
+        SELECT * FROM unnest(${filters.excludedEventIds}::text[], ${filters.excludedEndpointIds}::text[])
+          AS x(event_id, endpoint_id)
+      ), ${Prisma.raw(fanOutCtes('ev', 'ins', FILTERED_FAN_OUT_JOIN, deadlineSeconds))}, counts AS (
         SELECT event_id, count(*)::int AS n FROM ev_dlv GROUP BY event_id
+      ), filtered AS (
+        SELECT x.event_id, count(*)::int AS n
+        FROM filtered_out x JOIN ins i ON i.id = x.event_id
+        JOIN endpoints ep ON ep.id = x.endpoint_id
+          AND ${Prisma.raw(subscribedEndpointSql('ep', 'i.application_id', 'i.event_type', 'standard'))}
+        GROUP BY x.event_id
       )
       SELECT i.id, i.event_type AS "eventType", i.priority::text AS priority, i.created_at AS "createdAt",
-             coalesce(c.n, 0) AS "deliveryCount"
-      FROM ins i LEFT JOIN counts c ON c.event_id = i.id`;
+             coalesce(c.n, 0) AS "deliveryCount", coalesce(f.n, 0) AS "filteredCount"
+      FROM ins i LEFT JOIN counts c ON c.event_id = i.id LEFT JOIN filtered f ON f.event_id = i.id
+      CROSS JOIN filter_guard`;
   }
 }
+
+/**
+ * The standard endpoints subscribed to each event `i` (as subscribedEndpointsJoin), less the pairs of CTE
+ * `filtered_out` (columns event_id, endpoint_id).
+ */
+const FILTERED_FAN_OUT_JOIN = `JOIN endpoints ep ON ${subscribedEndpointSql('ep', 'i.application_id', 'i.event_type', 'standard')}
+          AND NOT EXISTS (SELECT 1 FROM filtered_out x WHERE x.event_id = i.id AND x.endpoint_id = ep.id)`;
 
 /** A keyed batch write: wait for a pooled connection and run for at most these (ms); rolled back past them. */
 const KEYED_WRITE_TRANSACTION = { maxWait: 10_000, timeout: 30_000 };

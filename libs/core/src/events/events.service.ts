@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '@tern/config';
-import { DEFAULT_PRIORITY, isPriority, PRIORITIES } from '@tern/delivery-rules';
+import { DEFAULT_PRIORITY, filteredOutPairs, isPriority, PRIORITIES } from '@tern/delivery-rules';
 import {
   ConflictError,
   FieldProblem,
@@ -10,11 +10,13 @@ import {
 } from '../common/errors';
 import { isId, newId } from '../common/ids';
 import { Page, PageCursor, toPage } from '../common/pagination';
+import { ApplicationFilters, EndpointFilterCache } from '../endpoints/endpoint-filter-cache';
 import { EVENT_TYPE_PATTERN } from '../endpoints/endpoint-rules';
 import { IDEMPOTENCY_KEY_PATTERN, NewEventInput } from './event-input';
 import {
   EventListFilter,
   EventsRepository,
+  FanOutFilters,
   EventSummaryRecord,
   KeyedEventRecord,
   NewEventRow,
@@ -34,6 +36,17 @@ import { DispatchWaker } from './dispatch-waker';
 
 /** How often a write is retried when its idempotency key changes hands under it (a concurrent reuse). */
 const KEY_RACE_RETRIES = 3;
+/** How often a write is retried when an endpoint's filter changes under it (see EndpointFilterCache). */
+const FILTER_RACE_RETRIES = 3;
+
+/** One event written (or found again by its key), and how many deliveries endpoint filters left out of it. */
+interface WriteResult {
+  view: AcceptedEventView;
+  duplicate: boolean;
+  filteredCount: number;
+}
+
+type InsertOptions = Omit<Parameters<EventsRepository['insertWithDeliveries']>[1], 'filters'>;
 
 @Injectable()
 export class EventsService implements OnModuleDestroy {
@@ -44,6 +57,7 @@ export class EventsService implements OnModuleDestroy {
   constructor(
     private readonly repo: EventsRepository,
     private readonly config: AppConfig,
+    private readonly filters: EndpointFilterCache,
   ) {
     this.relayWaker = new DispatchWaker(
       () => this.repo.wakeDispatcher(),
@@ -51,7 +65,7 @@ export class EventsService implements OnModuleDestroy {
     );
     // Half the pool for event writes leaves the rest to authentication and reads.
     this.singles = new InsertCoalescer(
-      (rows) => this.repo.insertWithDeliveries(rows, { deadlineSeconds: config.DELIVERY_DEADLINE_SECONDS }),
+      (rows) => this.insert(rows, { deadlineSeconds: config.DELIVERY_DEADLINE_SECONDS }),
       (err) => this.repo.isStatementError(err),
       Math.max(1, Math.floor(config.DATABASE_POOL_SIZE / 2)),
       config.MAX_BATCH_SIZE,
@@ -75,18 +89,21 @@ export class EventsService implements OnModuleDestroy {
   async create(
     applicationId: string,
     input: NewEventInput,
-  ): Promise<{ event: AcceptedEventView; created: boolean }> {
+  ): Promise<{ event: AcceptedEventView; created: boolean; filteredCount: number }> {
     const [row] = this.prepare(applicationId, [input], () => '');
     const [result] = await this.write(applicationId, [row], 'single');
-    return { event: result.view, created: !result.duplicate };
+    return { event: result.view, created: !result.duplicate, filteredCount: result.filteredCount };
   }
 
   /**
    * Accepts up to MAX_BATCH_SIZE events at once: every item is checked before anything is written, then all are
    * written in one transaction. Items whose key was used within the window come back as `duplicate: true` with
-   * the original event. Answers in input order.
+   * the original event. Answers in input order, with the number of deliveries endpoint filters left out.
    */
-  async createBatch(applicationId: string, inputs: NewEventInput[]): Promise<BatchItemView[]> {
+  async createBatch(
+    applicationId: string,
+    inputs: NewEventInput[],
+  ): Promise<{ data: BatchItemView[]; filteredCount: number }> {
     const max = this.config.MAX_BATCH_SIZE;
     if (inputs.length === 0 || inputs.length > max) {
       throw new InvalidInputError([{ field: 'events', reason: `must contain 1 to ${max} events` }]);
@@ -118,7 +135,10 @@ export class EventsService implements OnModuleDestroy {
     }
     await this.checkFanOut(applicationId, rows);
     const results = await this.write(applicationId, rows, 'batch');
-    return results.map((r) => ({ ...r.view, duplicate: r.duplicate }));
+    return {
+      data: results.map((r) => ({ ...r.view, duplicate: r.duplicate })),
+      filteredCount: results.reduce((n, r) => n + r.filteredCount, 0),
+    };
   }
 
   /**
@@ -160,6 +180,27 @@ export class EventsService implements OnModuleDestroy {
     after?: PageCursor,
   ): Promise<Page<EventListItemView>> {
     return toPage(await this.repo.list(applicationId, filter, limit, after), limit, toEventListItemView);
+  }
+
+  /**
+   * insertWithDeliveries with the endpoints' filters applied (cached: EndpointFilterCache). When the statement
+   * finds that a filter changed since it was cached, nothing was written: the filters are read again and the
+   * write retried, FILTER_RACE_RETRIES times, then 409.
+   */
+  private async insert(rows: NewEventRow[], opts: InsertOptions): Promise<EventSummaryRecord[]> {
+    const apps = [...new Set(rows.map((r) => r.applicationId))];
+    for (let attempt = 0; ; attempt++) {
+      const filters = fanOutFilters(rows, await this.filters.get(apps));
+      try {
+        return await this.repo.insertWithDeliveries(rows, { ...opts, filters });
+      } catch (err) {
+        if (!this.repo.isFilterChanged(err)) throw err;
+        this.filters.invalidate(apps);
+        if (attempt >= FILTER_RACE_RETRIES) {
+          throw new ConflictError("An endpoint's filter is being changed concurrently; retry the request");
+        }
+      }
+    }
   }
 
   /** Checks every input (all problems at once, fields prefixed per item) and turns them into rows. */
@@ -224,12 +265,10 @@ export class EventsService implements OnModuleDestroy {
     applicationId: string,
     rows: NewEventRow[],
     mode: 'single' | 'batch',
-  ): Promise<{ view: AcceptedEventView; duplicate: boolean }[]> {
+  ): Promise<WriteResult[]> {
     const window = this.config.IDEMPOTENCY_WINDOW_SECONDS;
     const deadlineSeconds = this.config.DELIVERY_DEADLINE_SECONDS;
-    const results: ({ view: AcceptedEventView; duplicate: boolean } | undefined)[] = rows.map(
-      () => undefined,
-    );
+    const results: (WriteResult | undefined)[] = rows.map(() => undefined);
     let pending = rows.map((row, index) => ({ row, index }));
     let reclaim = mode === 'batch';
     for (let round = 0; round <= KEY_RACE_RETRIES && pending.length > 0; round++) {
@@ -238,7 +277,7 @@ export class EventsService implements OnModuleDestroy {
         const r = await this.singles.add(rows[0]);
         inserted = r ? [r] : [];
       } else {
-        inserted = await this.repo.insertWithDeliveries(
+        inserted = await this.insert(
           pending.map((p) => p.row),
           {
             deadlineSeconds,
@@ -258,7 +297,13 @@ export class EventsService implements OnModuleDestroy {
       const byId = new Map(inserted.map((r) => [r.id, r]));
       const conflicted = pending.filter((p) => {
         const r = byId.get(p.row.id);
-        if (r) results[p.index] = { view: toAcceptedEventView(r), duplicate: false };
+        if (r) {
+          results[p.index] = {
+            view: toAcceptedEventView(r),
+            duplicate: false,
+            filteredCount: r.filteredCount ?? 0,
+          };
+        }
         return !r;
       });
       pending = conflicted;
@@ -278,7 +323,7 @@ export class EventsService implements OnModuleDestroy {
         const e = p.row.idempotencyKey === null ? undefined : existing.get(p.row.idempotencyKey);
         if (e && !e.expired) {
           assertSameEvent(p.row, e);
-          results[p.index] = { view: toAcceptedEventView(e), duplicate: true };
+          results[p.index] = { view: toAcceptedEventView(e), duplicate: true, filteredCount: 0 };
         }
         // Else the key is held by an expired event (reclaim it), or its holder gave it up meanwhile: retry.
         else if (e) reclaim = true;
@@ -290,6 +335,28 @@ export class EventsService implements OnModuleDestroy {
     }
     return results.map((r) => r!);
   }
+}
+
+/**
+ * The parameters of a fan-out with the applications' endpoint filters: every filter known (the statement's guard
+ * compares them) and the pairs they leave out.
+ */
+function fanOutFilters(rows: NewEventRow[], byApp: Map<string, ApplicationFilters>): FanOutFilters {
+  const knownEndpointIds: string[] = [];
+  const knownDigests: string[] = [];
+  for (const app of byApp.values()) {
+    for (const [id, digest] of app.digests) {
+      knownEndpointIds.push(id);
+      knownDigests.push(digest);
+    }
+  }
+  const excluded = filteredOutPairs(rows, (app) => byApp.get(app)?.endpoints ?? []);
+  return {
+    knownEndpointIds,
+    knownDigests,
+    excludedEventIds: excluded.eventIds,
+    excludedEndpointIds: excluded.endpointIds,
+  };
 }
 
 /** assertSameEvent for each row whose key is held by an event inside the window. */

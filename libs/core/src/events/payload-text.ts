@@ -51,6 +51,18 @@ export function payloadTexts(body: string, mode: 'single' | 'batch'): (LocatedPa
 }
 
 /**
+ * The text of member `name` of the JSON object `body` as it stands there (the last one if repeated, as JSON.parse
+ * keeps), or undefined when the body is not an object or has no such member. Throws PayloadSyntaxError as
+ * payloadTexts does.
+ */
+export function memberText(body: string, name: string): string | undefined {
+  const root = strictTree(body);
+  if (root?.type !== 'object') return undefined;
+  const node = lastMember(root, name);
+  return node && body.slice(node.offset, node.offset + node.length);
+}
+
+/**
  * Checks a payload's text without changing it: a JSON object, at most `maxBytes` bytes, at most `maxDepth` levels,
  * no key repeated within an object, no NUL characters or unpaired UTF-16 surrogates in keys or strings. `tree`:
  * the text's syntax tree when the caller already has it (payloadTexts), else the text is parsed here.

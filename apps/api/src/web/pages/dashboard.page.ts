@@ -26,7 +26,7 @@ import {
   when,
 } from '../components';
 import { deliveriesTable, DeliveryLinks, labelled, statusTabs, TableLabels } from '../delivery-page';
-import { circuitDetails, endpointGrid, eventTypesText } from '../endpoint-card';
+import { circuitDetails, endpointGrid, eventTypesText, filterText } from '../endpoint-card';
 import { Html, html, queryString } from '../html';
 
 /**
@@ -277,6 +277,7 @@ export function endpointPage(vm: {
         ${kv([
           ['Description', ep.description || html`<span class="faint">none</span>`],
           ['Event types', eventTypesText(ep.eventTypes)],
+          ['Payload filter', filterText(ep.filter)],
           [
             'State',
             ep.disabled

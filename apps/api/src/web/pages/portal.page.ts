@@ -38,6 +38,7 @@ export const EMPTY_FORM: EndpointFormValues = {
   eventTypes: '',
   disabled: false,
   disabledReason: '',
+  filter: '',
 };
 
 /** The endpoint form, filled with an endpoint's settings. */
@@ -48,6 +49,7 @@ export function formValues(ep: EndpointView): EndpointFormValues {
     eventTypes: ep.eventTypes.join(', '),
     disabled: ep.disabled,
     disabledReason: ep.disabledReason ?? '',
+    filter: ep.filter?.text ?? '',
   };
 }
 
