@@ -53,3 +53,4 @@ export * from './retention/retention-query.service';
 export * from './backlog/backlog.repository';
 export * from './backlog/backlog.service';
 export * from './deliveries/delivery.model';
+export * from './ordering/ordering.model';

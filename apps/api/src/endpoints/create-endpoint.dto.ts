@@ -1,3 +1,4 @@
+import type { EndpointOrdering, OrderingOnFailure } from '@tern/core';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn } from 'class-validator';
 import {
@@ -6,6 +7,8 @@ import {
   EventTypesField,
   HeadersField,
   MaxInFlightField,
+  OnFailureField,
+  OrderingField,
   OptionalNotNull,
   RateLimitField,
   SecretField,
@@ -44,6 +47,12 @@ export class CreateEndpointDto {
 
   @HeadersField()
   headers?: Record<string, string>;
+
+  @OrderingField()
+  ordering?: EndpointOrdering;
+
+  @OnFailureField()
+  onFailure?: OrderingOnFailure;
 
   @SecretField(
     'Your own signing secret: "whsec_" + base64 of 24-64 bytes. Generated (32 bytes) when absent. ' +

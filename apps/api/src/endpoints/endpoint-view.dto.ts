@@ -1,5 +1,13 @@
 import { ApiProperty } from '@nestjs/swagger';
-import type { CreatedEndpointView, EndpointCircuitView, EndpointView } from '@tern/core';
+import {
+  ENDPOINT_ORDERINGS,
+  ORDERING_ON_FAILURE,
+  type CreatedEndpointView,
+  type EndpointCircuitView,
+  type EndpointOrdering,
+  type EndpointView,
+  type OrderingOnFailure,
+} from '@tern/core';
 import { CIRCUIT_STATES, CircuitState } from '@tern/delivery-rules';
 
 // The endpoint as the API answers it (Swagger only): each class implements its view, so a field added to the view
@@ -74,6 +82,15 @@ export class EndpointDto implements EndpointView {
     description: 'Custom request headers (values "[redacted]" for support keys).',
   })
   headers: Record<string, string>;
+
+  @ApiProperty({ enum: ENDPOINT_ORDERINGS, description: 'none, or one delivery at a time per partitionKey.' })
+  ordering: EndpointOrdering;
+
+  @ApiProperty({
+    enum: ORDERING_ON_FAILURE,
+    description: 'With ordering partitioned: skip or block a key whose delivery failed for good.',
+  })
+  onFailure: OrderingOnFailure;
 
   @ApiProperty({ type: EndpointCircuitDto })
   circuit: EndpointCircuitDto;

@@ -1,3 +1,4 @@
+import type { EndpointOrdering, OrderingOnFailure } from '@tern/core';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import {
@@ -6,6 +7,8 @@ import {
   EventTypesField,
   HeadersField,
   MaxInFlightField,
+  OnFailureField,
+  OrderingField,
   RateLimitField,
   UrlField,
 } from './endpoint-fields';
@@ -46,4 +49,10 @@ export class UpdateEndpointDto {
 
   @HeadersField()
   headers?: Record<string, string>;
+
+  @OrderingField()
+  ordering?: EndpointOrdering;
+
+  @OnFailureField()
+  onFailure?: OrderingOnFailure;
 }

@@ -25,6 +25,8 @@ function endpoint(circuit: EndpointCircuitView): EndpointView {
     rateLimitPerSecond: null,
     maxInFlight: null,
     headers: {},
+    ordering: 'none',
+    onFailure: 'skip',
     circuit,
     createdAt: '2026-12-01T00:00:00.000Z',
     updatedAt: '2026-12-01T00:00:00.000Z',

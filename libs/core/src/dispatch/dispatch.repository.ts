@@ -9,6 +9,7 @@ import {
   perPriority,
   planRelease,
   PRIORITIES,
+  Priority,
   PriorityWeights,
   ReleaseCandidate,
   splitByPriority,
@@ -17,6 +18,7 @@ import { PrismaService } from '@tern/database';
 import { OPERATIONAL_EVENT } from '../operational/operational-events.model';
 import { OperationalEventInput, writeOperationalEvents } from '../operational/operational-events.sql';
 import type { ReleasedDelivery } from '../queue/queue.constants';
+import { ORDERED_ENDPOINTS_CTE, orderedHeadsCtes } from './ordered-release.sql';
 
 /** A batch of released deliveries of one endpoint: one job. */
 export interface ReleasedBatch {
@@ -77,6 +79,8 @@ interface CandidateRow {
   in_flight: number;
   /** Due releasable deliveries per priority level, in PRIORITIES order (each counted up to the endpoint's cap). */
   due: number[];
+  /** Ordered endpoints (locked): releasable key heads due now per level, in PRIORITIES order; null: none. */
+  ordered_due: number[] | null;
   db_now: Date;
   kind: string;
   url: string;
@@ -101,9 +105,10 @@ interface StateChange {
   circuit_probe_streak: number;
 }
 
-// Pending, not released: the releasable set (partial index deliveries_releasable_idx). Released and still pending:
+// Pending, not released, unordered: the releasable set (partial index deliveries_releasable_idx). Ordered deliveries
+// (a partition key) are released through their keys' heads (ordered-release.sql.ts). Released and still pending:
 // in flight (deliveries_released_idx).
-const RELEASABLE = `d.status = 'pending' AND d.released_at IS NULL`;
+const RELEASABLE = `d.status = 'pending' AND d.released_at IS NULL AND d.partition_key IS NULL`;
 const RELEASED = `d.status = 'pending' AND d.released_at IS NOT NULL`;
 
 /**
@@ -118,7 +123,7 @@ const CANDIDATES_SQL = `
     SELECT (SELECT d.endpoint_id FROM deliveries d
             WHERE ${RELEASABLE} AND d.endpoint_id > eps.endpoint_id ORDER BY d.endpoint_id LIMIT 1)
     FROM eps WHERE eps.endpoint_id IS NOT NULL
-  ), waiting AS MATERIALIZED (
+  ), ${ORDERED_ENDPOINTS_CTE}, ${orderedHeadsCtes('oeps')}, waiting AS MATERIALIZED (
     SELECT endpoint_id, min(next_at) AS next_at FROM (
       -- The earliest of each level's first entry: one index probe per level.
       SELECT eps.endpoint_id,
@@ -126,6 +131,9 @@ const CANDIDATES_SQL = `
                 SELECT min(d.next_attempt_at) AS next_at FROM deliveries d
                 WHERE d.endpoint_id = eps.endpoint_id AND d.priority = lv.priority AND ${RELEASABLE}) m) AS next_at
       FROM eps WHERE eps.endpoint_id IS NOT NULL
+      UNION ALL
+      -- Ordered endpoints: when their earliest releasable head falls due.
+      SELECT h.endpoint_id, min(h.next_attempt_at) FROM oheads h GROUP BY h.endpoint_id
       UNION ALL
       -- A circuit not closed whose endpoint has succeeded since (its probe, or a straggler) is judged now even
       -- with nothing left to send, so it closes (partial index endpoint_states_circuit_idx).
@@ -146,7 +154,7 @@ const CANDIDATES_SQL = `
          l.rate_tokens, l.rate_at, ep.kind::text AS kind, ep.url, ep.disabled, ep.failure_streak,
          l.circuit_state, l.circuit_opened_at, l.circuit_next_probe_at, l.circuit_cooldown_ms,
          l.circuit_probe_streak, ep.failing_since, l.priority_slot,
-         f.n AS in_flight, q.n AS due,
+         f.n AS in_flight, q.n AS due, o.n AS ordered_due,
          now() AS db_now
   FROM waiting w
   JOIN endpoints ep ON ep.id = w.endpoint_id
@@ -164,7 +172,14 @@ const CANDIDATES_SQL = `
         SELECT 1 FROM deliveries d
         WHERE l.endpoint_id IS NOT NULL AND d.endpoint_id = w.endpoint_id AND d.priority = lv.priority
           AND ${RELEASABLE} AND d.next_attempt_at <= now()
-        LIMIT GREATEST(0, LEAST($3, coalesce(ep.max_in_flight, $2) - f.n))) x) c) q`;
+        LIMIT GREATEST(0, LEAST($3, coalesce(ep.max_in_flight, $2) - f.n))) x) c) q
+  -- Ordered endpoints (locked ones): their releasable heads due now, per level.
+  LEFT JOIN LATERAL (
+    SELECT array_agg(c.n ORDER BY lv.ord) AS n
+    FROM unnest($4::event_priority[]) WITH ORDINALITY AS lv(priority, ord) CROSS JOIN LATERAL (
+      SELECT count(*)::int AS n FROM oheads h
+      WHERE h.endpoint_id = w.endpoint_id AND h.priority = lv.priority AND h.next_attempt_at <= now()) c
+    WHERE l.endpoint_id IS NOT NULL AND w.endpoint_id IN (SELECT endpoint_id FROM oeps)) o ON true`;
 
 /**
  * Releases the planned number of due deliveries per endpoint and priority level ($2: splitByPriority's shares),
@@ -174,22 +189,44 @@ const CANDIDATES_SQL = `
  * after this release. The release token is released_at as text (what the claim compares).
  */
 const RELEASE_SQL = `
-  WITH g AS (
+  WITH RECURSIVE g AS (
     SELECT * FROM jsonb_to_recordset($1::jsonb)
       AS g(endpoint_id text, tokens float8, limited boolean, priority_slot int)
   ), lv AS (
-    SELECT * FROM jsonb_to_recordset($2::jsonb) AS lv(endpoint_id text, priority event_priority, n int)
+    SELECT * FROM jsonb_to_recordset($2::jsonb)
+      AS lv(endpoint_id text, priority event_priority, n int, ordered boolean)
   ), picked AS (
-    SELECT p.id FROM lv CROSS JOIN LATERAL (
+    SELECT p.id FROM (SELECT * FROM lv WHERE NOT lv.ordered) lv CROSS JOIN LATERAL (
       SELECT d.id FROM deliveries d
       WHERE d.endpoint_id = lv.endpoint_id AND d.priority = lv.priority AND ${RELEASABLE}
         AND d.next_attempt_at <= now()
       ORDER BY d.next_attempt_at, d.id LIMIT lv.n FOR UPDATE SKIP LOCKED) p
+  ), oeps AS (
+    SELECT DISTINCT endpoint_id FROM lv WHERE lv.ordered
+  ), ${orderedHeadsCtes('oeps')}, picked_ordered AS (
+    -- Endpoints with ordered work: each level's share from its unordered due deliveries and its keys' heads
+    -- (recomputed here, under the endpoint's state lock: what another dispatcher released or a redelivery made
+    -- pending since the candidates were read is seen), oldest due first; one head per key at most.
+    SELECT d.id FROM deliveries d
+    WHERE d.id = ANY (ARRAY(
+        SELECT p.id FROM (SELECT * FROM lv WHERE lv.ordered) lv CROSS JOIN LATERAL (
+          SELECT u.id FROM (
+            (SELECT d.id, d.next_attempt_at FROM deliveries d
+             WHERE d.endpoint_id = lv.endpoint_id AND d.priority = lv.priority AND ${RELEASABLE}
+               AND d.next_attempt_at <= now()
+             ORDER BY d.next_attempt_at, d.id LIMIT lv.n)
+            UNION ALL
+            SELECT h.id, h.next_attempt_at FROM oheads h
+            WHERE h.endpoint_id = lv.endpoint_id AND h.priority = lv.priority AND h.next_attempt_at <= now()
+          ) u ORDER BY u.next_attempt_at, u.id LIMIT lv.n) p))
+      AND d.status = 'pending' AND d.released_at IS NULL
+    FOR UPDATE SKIP LOCKED
   ), rel AS (
     -- By primary key, through an array: joined to picked (estimated at 100 rows × LIMIT per row), the planner chose
     -- a hash join over a sequential scan of deliveries on a mid-sized table (300,000 rows, 200 released, busy
     -- machine: 520–710 ms, against 86–216 ms so).
-    UPDATE deliveries d SET released_at = now() WHERE d.id = ANY (ARRAY(SELECT id FROM picked))
+    UPDATE deliveries d SET released_at = now()
+    WHERE d.id = ANY (ARRAY(SELECT id FROM picked UNION ALL SELECT id FROM picked_ordered))
     RETURNING d.id, d.endpoint_id, d.priority, d.released_at::text AS token,
               (EXTRACT(EPOCH FROM d.released_at) * 1000)::float8 AS released_ms
   ), st AS (
@@ -264,7 +301,7 @@ export class DispatchRepository {
           applicationId: r.application_id,
           maxInFlight: r.max_in_flight,
           inFlight: r.in_flight,
-          due: r.due.reduce((sum, n) => sum + n, 0),
+          due: [...r.due, ...(r.ordered_due ?? [])].reduce((sum, n) => sum + n, 0),
           rateLimitPerSecond: r.rate_limit_per_second,
           bucket: { tokens: r.rate_tokens ?? 0, at: r.rate_at },
           circuitAllowance: allowance,
@@ -287,12 +324,16 @@ export class DispatchRepository {
         const slotOf = (endpointId: string) => rowOf.get(endpointId)?.priority_slot ?? 0;
         const levels = plan.flatMap((p) => {
           const r = rowOf.get(p.endpointId);
-          const due = perPriority((l) => r?.due[PRIORITIES.indexOf(l)] ?? 0);
+          const at = (counts: number[] | null | undefined, l: Priority) =>
+            counts?.[PRIORITIES.indexOf(l)] ?? 0;
+          const due = perPriority((l) => at(r?.due, l) + at(r?.ordered_due, l));
           const split = splitByPriority(p.n, due, limits.priorityWeights, slotOf(p.endpointId));
+          const ordered = (r?.ordered_due ?? []).some((n) => n > 0);
           return PRIORITIES.filter((l) => split[l] > 0).map((l) => ({
             endpoint_id: p.endpointId,
             priority: l,
             n: split[l],
+            ordered,
           }));
         });
         const released = await tx.$queryRawUnsafe<

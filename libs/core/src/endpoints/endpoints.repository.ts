@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { Prisma, PrismaService } from '@tern/database';
 import { AppConfig } from '@tern/config';
 import { keysetAfter, newestFirst, PageCursor } from '../common/pagination';
-import { failDeliverySetSql } from '../deliveries/delivery-writes.sql';
+import { failDeliverySetSql, notifyDispatcher } from '../deliveries/delivery-writes.sql';
+import type { EndpointOrdering, OrderingOnFailure } from '../ordering/ordering.model';
 import { OPERATIONAL_EVENT } from '../operational/operational-events.model';
 import { writeOperationalEvents } from '../operational/operational-events.sql';
 import { ENDPOINT_CHANGED_CHANNEL } from '../queue/queue.constants';
@@ -31,6 +32,8 @@ export interface EndpointRecord {
   /** Null = ENDPOINT_MAX_IN_FLIGHT. */
   maxInFlight: number | null;
   headers: Record<string, string>;
+  ordering: EndpointOrdering;
+  onFailure: OrderingOnFailure;
   /** The circuit breaker, from endpoint_states (closed when the dispatcher has no row for the endpoint yet). */
   circuit: EndpointCircuit;
   createdAt: Date;
@@ -63,6 +66,8 @@ export interface NewEndpoint {
   rateLimitPerSecond: number | null;
   maxInFlight: number | null;
   headers: Record<string, string>;
+  ordering: EndpointOrdering;
+  onFailure: OrderingOnFailure;
 }
 
 /** The result of a partial update: the endpoint as it is now, and whether it was disabled before. */
@@ -78,6 +83,8 @@ export interface EndpointChanges {
   headers?: Record<string, string>;
   disabled?: boolean;
   disabledReason?: string | null;
+  ordering?: EndpointOrdering;
+  onFailure?: OrderingOnFailure;
 }
 
 /** An endpoint_secrets row to insert (already encrypted). */
@@ -159,6 +166,8 @@ function toRecord(r: EndpointRow, cipher: EndpointHeadersCipher): EndpointRecord
     rateLimitPerSecond: r.rateLimitPerSecond,
     maxInFlight: r.maxInFlight,
     headers: headersOf(r, cipher),
+    ordering: r.ordering,
+    onFailure: r.onFailure,
     circuit: circuitOf(r.state),
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
@@ -281,6 +290,11 @@ export class EndpointsRepository {
       }
       const row = await tx.endpoint.update({ where: { id }, data, include: ENDPOINT_CIRCUIT_INCLUDE });
       if (disabled === true) await failPendingDeliveries(tx, id, ENDPOINT_DISABLED_ERROR);
+      if (changes.onFailure === 'skip') {
+        // Skip mode keeps no blocks: every key blocked until now may go on (the dispatcher is told).
+        const unblocked = await tx.$executeRaw`DELETE FROM partition_blocks WHERE endpoint_id = ${id}`;
+        if (unblocked > 0) await notifyDispatcher(tx);
+      }
       if (disabled === true && !current.disabled) {
         await this.announceDisabled(
           tx,

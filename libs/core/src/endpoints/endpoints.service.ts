@@ -15,6 +15,12 @@ import { Page, PageCursor, toPage } from '../common/pagination';
 import { EndpointSecretsService } from '../secrets/endpoint-secrets.service';
 import { webhookSecretProblem } from '../secrets/webhook-secret';
 import type { EndpointCircuit } from './endpoint-circuit';
+import {
+  DEFAULT_ENDPOINT_ORDERING,
+  DEFAULT_ORDERING_ON_FAILURE,
+  EndpointOrdering,
+  OrderingOnFailure,
+} from '../ordering/ordering.model';
 import { checkEndpointHeaders, checkEndpointUrl } from './endpoint-rules';
 import { EndpointChanges, EndpointKind, EndpointRecord, EndpointsRepository } from './endpoints.repository';
 
@@ -45,6 +51,10 @@ export interface EndpointView {
   /** Most deliveries released at once across all workers; null = ENDPOINT_MAX_IN_FLIGHT. */
   maxInFlight: number | null;
   headers: Record<string, string>;
+  /** none, or partitioned: one delivery at a time per event partitionKey. */
+  ordering: EndpointOrdering;
+  /** With ordering partitioned: what a delivery that failed for good does to its key (skip or block). */
+  onFailure: OrderingOnFailure;
   circuit: EndpointCircuitView;
   createdAt: string;
   updatedAt: string;
@@ -67,6 +77,8 @@ export interface CreateEndpointInput {
   /** Null = ENDPOINT_MAX_IN_FLIGHT. */
   maxInFlight?: number | null;
   headers?: Record<string, string>;
+  ordering?: EndpointOrdering;
+  onFailure?: OrderingOnFailure;
   /** The customer's own "whsec_…" secret; generated when absent. */
   secret?: string;
 }
@@ -83,6 +95,9 @@ export interface UpdateEndpointInput {
   /** Null = ENDPOINT_MAX_IN_FLIGHT. */
   maxInFlight?: number | null;
   headers?: Record<string, string>;
+  ordering?: EndpointOrdering;
+  /** Switching to skip releases every key blocked until then. */
+  onFailure?: OrderingOnFailure;
 }
 
 @Injectable()
@@ -125,6 +140,8 @@ export class EndpointsService {
         rateLimitPerSecond: input.rateLimitPerSecond ?? null,
         maxInFlight: input.maxInFlight ?? null,
         headers,
+        ordering: input.ordering ?? DEFAULT_ENDPOINT_ORDERING,
+        onFailure: input.onFailure ?? DEFAULT_ORDERING_ON_FAILURE,
       },
       secret.row,
       this.config.MAX_ENDPOINTS_PER_APPLICATION,
@@ -173,6 +190,8 @@ export class EndpointsService {
     if (input.rateLimitPerSecond !== undefined) changes.rateLimitPerSecond = input.rateLimitPerSecond;
     if (input.maxInFlight !== undefined) changes.maxInFlight = input.maxInFlight;
     if (input.disabled !== undefined) changes.disabled = input.disabled;
+    if (input.ordering !== undefined) changes.ordering = input.ordering;
+    if (input.onFailure !== undefined) changes.onFailure = input.onFailure;
     if (input.disabledReason !== undefined) {
       if (input.disabled !== true) {
         problems.push({ field: 'disabledReason', reason: 'is only accepted together with "disabled": true' });
@@ -264,6 +283,8 @@ function toView(r: EndpointRecord): EndpointView {
     rateLimitPerSecond: r.rateLimitPerSecond,
     maxInFlight: r.maxInFlight,
     headers: r.headers,
+    ordering: r.ordering,
+    onFailure: r.onFailure,
     circuit: toCircuitView(r.circuit),
     createdAt: r.createdAt.toISOString(),
     updatedAt: r.updatedAt.toISOString(),

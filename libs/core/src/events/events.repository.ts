@@ -19,6 +19,8 @@ export interface NewEventRow {
   payloadJson: string;
   idempotencyKey: string | null;
   priority: Priority;
+  /** Null: unordered. */
+  partitionKey: string | null;
 }
 
 /** An event just written, or found again by its idempotency key. */
@@ -26,6 +28,7 @@ export interface EventSummaryRecord {
   id: string;
   eventType: string;
   priority: Priority;
+  partitionKey: string | null;
   createdAt: Date;
   deliveryCount: number;
 }
@@ -42,6 +45,7 @@ export interface EventRecord {
   id: string;
   eventType: string;
   priority: Priority;
+  partitionKey: string | null;
   idempotencyKey: string | null;
   createdAt: Date;
 }
@@ -181,6 +185,7 @@ export class EventsRepository {
         id: true,
         eventType: true,
         priority: true,
+        partitionKey: true,
         idempotencyKey: true,
         createdAt: true,
         payload: true,
@@ -221,7 +226,14 @@ export class EventsRepository {
         ...(filter.since || filter.until ? { createdAt } : {}),
         ...keysetAfter(after),
       },
-      select: { id: true, eventType: true, priority: true, idempotencyKey: true, createdAt: true },
+      select: {
+        id: true,
+        eventType: true,
+        priority: true,
+        partitionKey: true,
+        idempotencyKey: true,
+        createdAt: true,
+      },
       orderBy: newestFirst(),
       take: limit + 1,
     });
@@ -247,23 +259,27 @@ export class EventsRepository {
     const payloads = events.map((e) => e.payloadJson);
     const keys = events.map((e) => e.idempotencyKey);
     const priorities = events.map((e) => e.priority);
+    const partitionKeys = events.map((e) => e.partitionKey);
     return Prisma.sql`
-      WITH input AS (
-        SELECT * FROM unnest(${apps}::text[], ${ids}::text[], ${types}::text[], ${payloads}::text[], ${keys}::text[],
-                             ${priorities}::event_priority[])
-          WITH ORDINALITY AS t(application_id, id, event_type, payload, idempotency_key, priority, ord)
+      WITH input AS MATERIALIZED (
+        -- partition_seq in the rows' order (unnest returns them in array order): a batch keeps its order in a key.
+        SELECT t.*, CASE WHEN t.partition_key IS NOT NULL THEN nextval('partition_seq') END AS partition_seq
+        FROM unnest(${apps}::text[], ${ids}::text[], ${types}::text[], ${payloads}::text[], ${keys}::text[],
+                    ${priorities}::event_priority[], ${partitionKeys}::text[])
+          WITH ORDINALITY AS t(application_id, id, event_type, payload, idempotency_key, priority, partition_key, ord)
       ), ins AS (
-        INSERT INTO events (id, application_id, event_type, payload, idempotency_key, created_at, priority)
-        SELECT id, application_id, event_type, payload, idempotency_key, now(), priority
+        INSERT INTO events (id, application_id, event_type, payload, idempotency_key, created_at, priority,
+                            partition_key, partition_seq)
+        SELECT id, application_id, event_type, payload, idempotency_key, now(), priority, partition_key, partition_seq
         -- Keys in one global order: concurrent statements with overlapping keys wait, never deadlock.
         FROM input ORDER BY application_id, idempotency_key, ord
         ON CONFLICT (application_id, idempotency_key) DO NOTHING
-        RETURNING id, application_id, event_type, created_at, priority
+        RETURNING id, application_id, event_type, created_at, priority, partition_key, partition_seq
       ), ${Prisma.raw(fanOutCtes('ev', 'ins', subscribedEndpointsJoin('standard'), deadlineSeconds))}, counts AS (
         SELECT event_id, count(*)::int AS n FROM ev_dlv GROUP BY event_id
       )
-      SELECT i.id, i.event_type AS "eventType", i.priority::text AS priority, i.created_at AS "createdAt",
-             coalesce(c.n, 0) AS "deliveryCount"
+      SELECT i.id, i.event_type AS "eventType", i.priority::text AS priority, i.partition_key AS "partitionKey",
+             i.created_at AS "createdAt", coalesce(c.n, 0) AS "deliveryCount"
       FROM ins i LEFT JOIN counts c ON c.event_id = i.id`;
   }
 }
@@ -280,7 +296,8 @@ function heldKeys(
 ): Promise<KeyedEventRecord[]> {
   if (keys.length === 0) return Promise.resolve([]);
   return db.$queryRaw<KeyedEventRecord[]>`
-    SELECT e.id, e.event_type AS "eventType", e.priority::text AS priority, e.created_at AS "createdAt",
+    SELECT e.id, e.event_type AS "eventType", e.priority::text AS priority, e.partition_key AS "partitionKey",
+           e.created_at AS "createdAt",
            e.idempotency_key AS "idempotencyKey", e.payload,
            e.created_at < now() - ${windowSeconds}::int * interval '1 second' AS expired,
            (SELECT count(*) FROM deliveries d WHERE d.event_id = e.id)::int AS "deliveryCount"
