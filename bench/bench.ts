@@ -17,6 +17,9 @@
  *   scaleout   the e2e measurement (BENCH_SCALEOUT_EVENTS) with 1 worker process, then BENCH_SCALEOUT_WORKERS
  *              (like `WORKER_PROCESSES=2 npm start`). Target: ratio ≥ 1.0, and no delivery with two succeeded
  *              attempts
+ *   ordered    the e2e measurement (BENCH_ORDERED_EVENTS, one worker) on an unordered endpoint, then on an
+ *              endpoint with ordering partitioned whose events carry BENCH_ORDERED_KEYS partition keys (round
+ *              robin). Target: ordered ≥ 0.8 × unordered
  *   lag        open-loop single POST /v1/events at BENCH_RATE/s for BENCH_SECONDS (after a short warm-up);
  *              lag = sink arrival − the time the sender sent the request (also reported against createdAt).
  *              Target p99 ≤ 250 ms
@@ -31,12 +34,12 @@
  *              250 ms, open requests at the black hole ≤ its maxInFlight, Redis commands/s within ±10 % of the run
  *              without it
  * Whatever BENCH_PHASES lists, the phases run in this order. The worker runs with WORKER_GROUPS.e2e for e2e,
- * fanout and scaleout and with WORKER_GROUPS.lag for lag, latency, fairness and blackhole. Prints a table and
+ * fanout, scaleout and ordered and with WORKER_GROUPS.lag for lag, latency, fairness and blackhole. Prints a table and
  * PASS/FAIL per target, writes artifacts/bench-<timestamp>.json. Everything is cleaned up (children, database,
  * Redis) also on failure; the run stops itself after BENCH_DEADLINE_SECONDS.
  *
  * Settings (environment; defaults shown):
- *   BENCH_PHASES=ingest,e2e,fanout,raw,scaleout,lag,latency,fairness,blackhole (any subset)
+ *   BENCH_PHASES=ingest,e2e,fanout,raw,scaleout,ordered,lag,latency,fairness,blackhole (any subset)
  *   BENCH_DEADLINE_SECONDS=600  the whole run; what was measured by then is reported
  *   BENCH_SECONDS=10            ingest (each run), raw, lag
  *   BENCH_RATE=1000             lag's offered rate (and the warm-up's)
@@ -44,6 +47,7 @@
  *   BENCH_E2E_EVENTS=20000
  *   BENCH_FANOUT_EVENTS=2000  BENCH_FANOUT_ENDPOINTS=10  BENCH_FANOUT_BATCH=100
  *   BENCH_SCALEOUT_EVENTS=BENCH_E2E_EVENTS  BENCH_SCALEOUT_WORKERS=2
+ *   BENCH_ORDERED_EVENTS=BENCH_E2E_EVENTS  BENCH_ORDERED_KEYS=100
  *   BENCH_LATENCY_RATE=1000 (only when e2e is not run)  BENCH_LATENCY_SECONDS=15
  *   BENCH_FAIRNESS_BACKLOG=50000  BENCH_FAIRNESS_RATE=20  BENCH_FAIRNESS_SECONDS=15
  *   BENCH_BLACKHOLE_BACKLOG=10000  BENCH_BLACKHOLE_RATE=500  BENCH_BLACKHOLE_SECONDS=15
@@ -107,6 +111,8 @@ const FANOUT_ENDPOINTS = positiveInt('BENCH_FANOUT_ENDPOINTS', 10);
 const FANOUT_BATCH = positiveInt('BENCH_FANOUT_BATCH', 100);
 const SCALEOUT_EVENTS = positiveInt('BENCH_SCALEOUT_EVENTS', E2E_EVENTS);
 const SCALEOUT_WORKERS = positiveInt('BENCH_SCALEOUT_WORKERS', 2);
+const ORDERED_EVENTS = positiveInt('BENCH_ORDERED_EVENTS', E2E_EVENTS);
+const ORDERED_KEYS = positiveInt('BENCH_ORDERED_KEYS', 100);
 const LATENCY_RATE = positiveInt('BENCH_LATENCY_RATE', 1000);
 const LATENCY_SECONDS = positiveInt('BENCH_LATENCY_SECONDS', 15);
 const FAIRNESS_BACKLOG = positiveInt('BENCH_FAIRNESS_BACKLOG', 50_000);
@@ -138,6 +144,7 @@ const PHASE_NAMES = [
   'fanout',
   'raw',
   'scaleout',
+  'ordered',
   'lag',
   'latency',
   'fairness',
@@ -175,6 +182,8 @@ const TARGET = {
   /** Redis commands/s with the black hole within ± this fraction of the same traffic without it. */
   blackholeRedisTolerance: 0.1,
   scaleoutRatio: 1.0,
+  /** Ordered endpoint (BENCH_ORDERED_KEYS keys) / unordered one, deliveries per second. */
+  orderedRatio: 0.8,
 };
 /** An open loop "sustained" its rate if it skipped no send and got at least this share of it accepted. */
 const SUSTAINED_SHARE = 0.95;
@@ -218,6 +227,7 @@ const EVENT_TYPES = {
   e2e: 'bench.e2e',
   fanout: 'bench.fanout',
   scaleout: (workers: number) => `bench.scaleout.w${workers}`,
+  ordered: (variant: string) => `bench.ordered.${variant}`,
   lag: 'bench.lag',
   latency: 'bench.latency',
   fairnessA: 'bench.fairness.a',
@@ -550,6 +560,7 @@ class Bench {
     await this.stopWorker();
     if (PHASES.has('raw')) await this.phaseRaw();
     if (PHASES.has('scaleout')) await this.phaseScaleout();
+    if (PHASES.has('ordered')) await this.phaseOrdered();
     // Latency, worker group lag; the blackhole last: its endpoint is deleted after it, but its cost may linger.
     if (PHASES.has('lag')) await this.phaseLag();
     if (PHASES.has('latency')) await this.phaseLatency();
@@ -613,6 +624,7 @@ class Bench {
     eventType: string,
     count: number,
     batch = PRELOAD_BATCH,
+    partitionKeys = 0,
   ): Promise<number> {
     const filler = 'x'.repeat(PAYLOAD_BYTES - 120);
     const t0 = wallNow();
@@ -622,7 +634,10 @@ class Bench {
         const from = next;
         next = Math.min(count, next + batch);
         const events = [];
-        for (let i = from; i < next; i++) events.push({ eventType, payload: payload(i, filler) });
+        for (let i = from; i < next; i++) {
+          const event = { eventType, payload: payload(i, filler) };
+          events.push(partitionKeys > 0 ? { ...event, partitionKey: `k${i % partitionKeys}` } : event);
+        }
         await http(this.apiBase, 'POST', '/v1/events/batch', key, { events });
       }
     };
@@ -1191,6 +1206,51 @@ class Bench {
     );
   }
 
+  // ---- ordered delivery ----------------------------------------------------------------------------------------
+
+  /**
+   * The e2e measurement (one worker process, pre-loaded backlog) on an unordered endpoint, then on one with
+   * ordering partitioned whose events carry ORDERED_KEYS partition keys: what ordering costs in throughput.
+   */
+  private async phaseOrdered(): Promise<void> {
+    const variants: Record<string, any> = {};
+    await this.stopWorker();
+    for (const [variant, extra, keys] of [
+      ['unordered', {}, 0],
+      [`keys${ORDERED_KEYS}`, { ordering: 'partitioned' }, ORDERED_KEYS],
+    ] as const) {
+      const label = `ordered-${variant}`;
+      await this.createEndpoint(this.appKey, label, this.sinkUrl(label), EVENT_TYPES.ordered(variant), extra);
+      log(
+        `ordered: ${ORDERED_EVENTS} events pre-loaded (${keys || 'no'} partition keys), then one worker drains them`,
+      );
+      const preloadMs = await this.preload(
+        this.appKey,
+        EVENT_TYPES.ordered(variant),
+        ORDERED_EVENTS,
+        PRELOAD_BATCH,
+        keys,
+      );
+      variants[variant] = {
+        partitionKeys: keys,
+        preloadMs: Math.round(preloadMs),
+        ...(await this.drainBacklog(label, label, ORDERED_EVENTS, 1)),
+      };
+      await this.stopWorker();
+      log(`ordered: ${variant}: ${fmt(variants[variant].deliveriesPerSecond)} deliveries/s`);
+    }
+    const plain = variants.unordered.deliveriesPerSecond as number | null;
+    const ordered = variants[`keys${ORDERED_KEYS}`].deliveriesPerSecond as number | null;
+    this.report.phases.ordered = {
+      what:
+        `the e2e measurement (${ORDERED_EVENTS} pre-loaded events, one worker process, worker group e2e) on an ` +
+        `unordered endpoint, then on one with ordering partitioned and ${ORDERED_KEYS} partition keys`,
+      variants,
+      ratio: plain && ordered ? round2(ordered / plain) : null,
+    };
+    log(`ordered: ${ORDERED_KEYS} keys / unordered = ${fmt(this.report.phases.ordered.ratio, 2)}`);
+  }
+
   // ---- e. raw signed POSTs ------------------------------------------------------------------------------------
 
   private async phaseRaw(): Promise<void> {
@@ -1757,6 +1817,21 @@ class Bench {
         measured: String(p.scaleout.deliveriesWithTwoSucceededAttempts),
         pass: p.scaleout.deliveriesWithTwoSucceededAttempts === 0,
         loadIndependent: true,
+      });
+    }
+
+    if (p.ordered) {
+      const v = p.ordered.variants;
+      const ratio = p.ordered.ratio as number | null;
+      const complete = Object.values(v).every((x: any) => x.complete);
+      t.push({
+        name: `ordered: ${ORDERED_KEYS} partition keys ≥ ${TARGET.orderedRatio} × unordered`,
+        phases: ['ordered'],
+        target: `ratio ≥ ${TARGET.orderedRatio}`,
+        measured:
+          `${fmt(v[`keys${ORDERED_KEYS}`].deliveriesPerSecond)} / ${fmt(v.unordered.deliveriesPerSecond)} ` +
+          `deliveries/s = ${fmt(ratio, 2)}${complete ? '' : ' (a backlog not drained)'}`,
+        pass: ratio !== null && ratio >= TARGET.orderedRatio && complete,
       });
     }
 

@@ -81,6 +81,8 @@ interface CandidateRow {
   due: number[];
   /** Ordered endpoints (locked): releasable key heads due now per level, in PRIORITIES order; null: none. */
   ordered_due: number[] | null;
+  /** Locked ordered endpoints: ms until their earliest releasable head not yet due falls due; null: none. */
+  ordered_next_ms: number | null;
   db_now: Date;
   kind: string;
   url: string;
@@ -154,7 +156,7 @@ const CANDIDATES_SQL = `
          l.rate_tokens, l.rate_at, ep.kind::text AS kind, ep.url, ep.disabled, ep.failure_streak,
          l.circuit_state, l.circuit_opened_at, l.circuit_next_probe_at, l.circuit_cooldown_ms,
          l.circuit_probe_streak, ep.failing_since, l.priority_slot,
-         f.n AS in_flight, q.n AS due, o.n AS ordered_due,
+         f.n AS in_flight, q.n AS due, o.n AS ordered_due, onext.ms AS ordered_next_ms,
          now() AS db_now
   FROM waiting w
   JOIN endpoints ep ON ep.id = w.endpoint_id
@@ -179,7 +181,12 @@ const CANDIDATES_SQL = `
     FROM unnest($4::event_priority[]) WITH ORDINALITY AS lv(priority, ord) CROSS JOIN LATERAL (
       SELECT count(*)::int AS n FROM oheads h
       WHERE h.endpoint_id = w.endpoint_id AND h.priority = lv.priority AND h.next_attempt_at <= now()) c
-    WHERE l.endpoint_id IS NOT NULL AND w.endpoint_id IN (SELECT endpoint_id FROM oeps)) o ON true`;
+    WHERE l.endpoint_id IS NOT NULL AND w.endpoint_id IN (SELECT endpoint_id FROM oeps)) o ON true
+  -- …and when the earliest of those not due yet falls due (a retry holding its key): the endpoint itself counts as
+  -- due now while it has other work, and the retry must not wait for the next poll.
+  LEFT JOIN LATERAL (
+    SELECT (EXTRACT(EPOCH FROM (min(h.next_attempt_at) - now())) * 1000)::float8 AS ms FROM oheads h
+    WHERE l.endpoint_id IS NOT NULL AND h.endpoint_id = w.endpoint_id AND h.next_attempt_at > now()) onext ON true`;
 
 /**
  * Releases the planned number of due deliveries per endpoint and priority level ($2: splitByPriority's shares),
@@ -275,6 +282,8 @@ export class DispatchRepository {
           );
         }
         const locked = dueNow.filter((r) => r.locked);
+        for (const r of locked)
+          if (r.ordered_next_ms !== null) waitingMs.push(Math.max(1, r.ordered_next_ms));
         const judged = locked.map((r) => judge(r, now, limits));
         for (const j of judged) {
           const probeAt = j.circuit.state === 'closed' ? null : j.circuit.nextProbeAt;
