@@ -1010,7 +1010,7 @@ class Bench {
     for (let i = 1; ; i++) {
       try {
         await withPg(this.dbUrl, async (c) => {
-          await c.query('TRUNCATE events, deliveries, endpoint_states, attempts');
+          await c.query('TRUNCATE events, deliveries, endpoint_states, attempts, partition_blocks');
           await c.query('ANALYZE');
         });
         return;
