@@ -372,7 +372,7 @@ function blockedPartitionsCard(
                 <form method="post" action="${path}/partitions/skip">
                   ${csrfField(csrf)}
                   <input type="hidden" name="partitionKey" value="${b.partitionKey}" />
-                  <button class="btn" type="submit">Skip</button>
+                  <button class="btn" type="submit" data-testid="skip-partition">Skip</button>
                 </form>
               </td>
             </tr>`,
