@@ -143,6 +143,7 @@ describe('events API', () => {
       id: made[6].id,
       eventType: 'a.even',
       priority: 'normal',
+      partitionKey: null,
       idempotencyKey: 'k-6',
       createdAt: made[6].createdAt,
     });
