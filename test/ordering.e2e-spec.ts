@@ -141,6 +141,18 @@ describe('ordered delivery', () => {
 
   const post = (key: string, path: string, body: unknown) => stack.api.request('POST', path, { key, body });
 
+  /** Waits until the endpoint has one blocked key; the blocked-partitions answer. */
+  const blockedOnce = (key: string, endpointId: string) =>
+    waitFor(
+      'a key blocked',
+      async () => {
+        const r = await stack.api.request('GET', `/v1/endpoints/${endpointId}/blocked-partitions`, { key });
+        return r.body.data.length === 1 ? r.body : null;
+      },
+      30_000,
+      100,
+    );
+
   it('partitionKey on events and ordering/onFailure on endpoints: defaults, views, validation, replays', async () => {
     const { key, h } = await app();
     const plain = await h.endpoint('http://127.0.0.1:9999/hook');
@@ -265,15 +277,7 @@ describe('ordered delivery', () => {
     const ep = await h.endpoint(rx.url, { ordering: 'partitioned', onFailure: 'block' });
     await emitKeyed(h, ['a', 'b'], 4);
     await waitFor('key b delivered', async () => (rx.of('b').length === 4 ? true : null), 60_000, 100);
-    const blocked = await waitFor(
-      'key a blocked',
-      async () => {
-        const r = await stack.api.request('GET', `/v1/endpoints/${ep.id}/blocked-partitions`, { key });
-        return r.body.data.length === 1 ? r.body : null;
-      },
-      30_000,
-      100,
-    );
+    const blocked = await blockedOnce(key, ep.id);
     assert.equal(blocked.data[0].partitionKey, 'a');
     assert.equal(blocked.data[0].deliveryStatus, 'failed');
     assert.equal(blocked.nextCursor, null);
@@ -316,15 +320,7 @@ describe('ordered delivery', () => {
     const rx = await receiver(({ key: k, n }) => (k === 'a' && n === 0 ? 400 : 200));
     const ep = await h.endpoint(rx.url, { ordering: 'partitioned', onFailure: 'block' });
     await emitKeyed(h, ['a'], 3);
-    await waitFor(
-      'key a blocked',
-      async () => {
-        const r = await stack.api.request('GET', `/v1/endpoints/${ep.id}/blocked-partitions`, { key });
-        return r.body.data.length === 1 ? r.body : null;
-      },
-      30_000,
-      100,
-    );
+    await blockedOnce(key, ep.id);
     const skip = (partitionKey: unknown) =>
       post(key, `/v1/endpoints/${ep.id}/partitions/skip`, { partitionKey });
     assert.equal((await skip('b')).status, 404, 'not blocked');

@@ -77,6 +77,16 @@ export interface EventListFilter {
   until?: Date;
 }
 
+/** The columns of an EventRecord (list and detail). */
+const EVENT_RECORD_SELECT = {
+  id: true,
+  eventType: true,
+  priority: true,
+  partitionKey: true,
+  idempotencyKey: true,
+  createdAt: true,
+} as const;
+
 @Injectable()
 export class EventsRepository {
   constructor(private readonly prisma: PrismaService) {}
@@ -182,12 +192,7 @@ export class EventsRepository {
     const row = await this.prisma.event.findFirst({
       where: { id, applicationId },
       select: {
-        id: true,
-        eventType: true,
-        priority: true,
-        partitionKey: true,
-        idempotencyKey: true,
-        createdAt: true,
+        ...EVENT_RECORD_SELECT,
         payload: true,
         deliveries: {
           select: {
@@ -226,14 +231,7 @@ export class EventsRepository {
         ...(filter.since || filter.until ? { createdAt } : {}),
         ...keysetAfter(after),
       },
-      select: {
-        id: true,
-        eventType: true,
-        priority: true,
-        partitionKey: true,
-        idempotencyKey: true,
-        createdAt: true,
-      },
+      select: EVENT_RECORD_SELECT,
       orderBy: newestFirst(),
       take: limit + 1,
     });
