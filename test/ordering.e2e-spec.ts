@@ -348,6 +348,30 @@ describe('ordered delivery', () => {
     );
   });
 
+  it('block: switching the endpoint to onFailure skip unblocks every key', async () => {
+    const { key, h } = await app();
+    const rx = await receiver(({ n }) => (n === 0 ? 400 : 200));
+    const ep = await h.endpoint(rx.url, { ordering: 'partitioned', onFailure: 'block' });
+    await emitKeyed(h, ['a', 'b'], 2);
+    await waitFor(
+      'both keys blocked',
+      async () => {
+        const r = await stack.api.request('GET', `/v1/endpoints/${ep.id}/blocked-partitions`, { key });
+        return r.body.data.length === 2 ? true : null;
+      },
+      30_000,
+      100,
+    );
+    const patched = await stack.api.request('PATCH', `/v1/endpoints/${ep.id}`, {
+      key,
+      body: { onFailure: 'skip' },
+    });
+    assert.equal(patched.body.onFailure, 'skip');
+    assert.deepEqual(await h.waitAllSettled(ep.id, 4, 30_000), { failed: 2, succeeded: 2 });
+    const after = await stack.api.request('GET', `/v1/endpoints/${ep.id}/blocked-partitions`, { key });
+    assert.deepEqual(after.body.data, []);
+  });
+
   it('skip (the default): a delivery failing for good ends; the next of its key goes', async () => {
     const { h } = await app();
     const rx = await receiver(({ n }) => (n === 0 ? 400 : 200));
