@@ -3,8 +3,8 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import type { AppConfig } from '@tern/config';
 import { DispatchCycle, DispatchLimits, DispatchRepository, ReleasedBatch } from '@tern/core';
 import { PrismaService } from '@tern/database';
-import type { Priority } from '@tern/delivery-rules';
-import { createScratchDatabase, sql } from '../support/scratch-db';
+import { Priority, prioritySchedule } from '@tern/delivery-rules';
+import { createScratchDatabase, sql, waitFor } from '../support/scratch-db';
 
 /**
  * The dispatcher's statements against a real database: what one cycle releases (in-flight credits, rate tokens,
@@ -24,7 +24,7 @@ describe('DispatchRepository: release cycles (real database)', () => {
     defaultMaxInFlight: 10,
     perJob: 4,
     rotation: 0,
-    priorityWeights: { high: 8, normal: 2, low: 1 },
+    priorities: prioritySchedule({ high: 8, normal: 2, low: 1 }),
     circuit: {
       failureThreshold: 3,
       failureMinMs: 5000,
@@ -229,6 +229,72 @@ describe('DispatchRepository: release cycles (real database)', () => {
     const [x, y] = await Promise.all([cycle(repo, LIMITS, slowPublish), cycle(other, LIMITS, slowPublish)]);
     assert.equal(x.released + y.released, 5);
     assert.equal(await released(ep), 5);
+  });
+
+  it('counts in flight after the lock: a release committed while this cycle’s statement ran is not released again', async () => {
+    // Under READ COMMITTED a statement reads the snapshot taken when it starts. If dispatcher B's candidates
+    // statement starts while A holds the endpoint (A's release not yet committed) and reaches the endpoint's row
+    // after A commits, B locks it — and, counting in the same statement, missed A's release and sent the cap again.
+    // Many endpoints with work not yet due make B's skip scan long enough for A to commit in the middle of it.
+    const app = await application();
+    const ep = await endpoint(app, { maxInFlight: 5 });
+    await deliveries(app, ep, 50);
+    await sql(
+      url,
+      `WITH e AS (
+         INSERT INTO endpoints (application_id, url)
+         SELECT $1, 'https://r.example.com/' || g FROM generate_series(1, 20000) g RETURNING id
+       ), ev AS (
+         INSERT INTO events (id, application_id, event_type, payload)
+         SELECT tern_id('evt'), $1, 't', '{}' FROM e RETURNING id
+       ), pairs AS (
+         SELECT a.id AS endpoint_id, b.id AS event_id
+         FROM (SELECT id, row_number() OVER () AS n FROM e) a JOIN (SELECT id, row_number() OVER () AS n FROM ev) b
+           USING (n)
+       )
+       INSERT INTO deliveries (id, application_id, event_id, endpoint_id, event_type, status, next_attempt_at,
+                               deadline_at)
+       SELECT tern_id('dlv'), $1, event_id, endpoint_id, 't', 'pending', now() + interval '1 hour',
+              now() + interval '1 day'
+       FROM pairs`,
+      [app],
+    );
+    await cycle(); // creates the state row, releases 5
+    await sql(url, `UPDATE deliveries SET released_at = NULL WHERE endpoint_id = $1`, [ep]);
+
+    let entered!: () => void;
+    const inPublish = new Promise<void>((r) => (entered = r));
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const a = repo.releaseOnce(
+      LIMITS,
+      async () => {
+        entered();
+        await gate;
+      },
+      30_000,
+    );
+    await inPublish; // A holds the endpoint's row and has released 5, uncommitted
+    const b = other.releaseOnce(LIMITS, async () => undefined, 30_000);
+    // B's candidates statement is running (its snapshot taken, A still uncommitted): let A commit now.
+    await waitFor(
+      'B’s candidates statement to run',
+      async () =>
+        (
+          await sql<{ n: number }>(
+            url,
+            `SELECT count(*)::int AS n FROM pg_stat_activity
+             WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()
+               AND query LIKE '%RECURSIVE eps%'`,
+          )
+        )[0].n > 0,
+      10_000,
+      2,
+    );
+    open();
+    const [x, y] = await Promise.all([a, b]);
+    assert.equal(x.released, 5);
+    assert.equal(await released(ep), 5, `B released ${y.released} more`);
   });
 
   it('a rate-limited endpoint gets its tokens: a full second’s worth, then what refills', async () => {

@@ -3,18 +3,18 @@ import { describe, it } from 'node:test';
 import {
   nextPrioritySlot,
   PRIORITIES,
-  PriorityWeights,
+  prioritySchedule,
   prioritySequence,
   splitByPriority,
 } from './release-order';
 
-const W: PriorityWeights = { high: 8, normal: 2, low: 1 };
+const W = prioritySchedule({ high: 8, normal: 2, low: 1 });
 const due = (high: number, normal: number, low: number) => ({ high, normal, low });
 
 describe('prioritySequence', () => {
   it('holds each level weight times, spread evenly, ties to the higher level', () => {
     assert.deepEqual(
-      prioritySequence(W).join(' '),
+      prioritySequence(W.weights).join(' '),
       'high high normal high high low high high normal high high',
     );
     assert.deepEqual(prioritySequence({ high: 1, normal: 1, low: 1 }), [...PRIORITIES]);
@@ -23,6 +23,7 @@ describe('prioritySequence', () => {
   it('refuses weights below 1 or fractional', () => {
     assert.throws(() => prioritySequence({ high: 8, normal: 0, low: 1 }), RangeError);
     assert.throws(() => prioritySequence({ high: 1.5, normal: 1, low: 1 }), RangeError);
+    assert.throws(() => prioritySchedule({ high: 8, normal: 2, low: 0 }), /weight of low/);
   });
 });
 

@@ -59,6 +59,17 @@ export function prioritySequence(weights: PriorityWeights): Priority[] {
   return out;
 }
 
+/** The weights and their sequence, built (and checked) once: the dispatcher's weights are fixed at start. */
+export interface PrioritySchedule {
+  readonly weights: Readonly<PriorityWeights>;
+  readonly sequence: readonly Priority[];
+}
+
+/** Checks `weights` (RangeError naming the level) and builds their sequence. */
+export function prioritySchedule(weights: PriorityWeights): PrioritySchedule {
+  return { weights: { ...weights }, sequence: prioritySequence(weights) };
+}
+
 /**
  * How many of an endpoint's `n` releases go to each level, given its due deliveries per level (counted up to at
  * least `n`: more needs no exact figure). The n slots are taken from the sequence starting at `slot`, the endpoint's
@@ -69,7 +80,7 @@ export function prioritySequence(weights: PriorityWeights): Priority[] {
 export function splitByPriority(
   n: number,
   due: PerPriority,
-  weights: PriorityWeights,
+  schedule: PrioritySchedule,
   slot = 0,
 ): PerPriority {
   if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`n must be an integer ≥ 0 (got ${n})`);
@@ -78,7 +89,7 @@ export function splitByPriority(
       throw new RangeError(`due ${p} must be an integer ≥ 0 (got ${due[p]})`);
     }
   }
-  const seq = prioritySequence(weights);
+  const { weights, sequence: seq } = schedule;
   const rounds = Math.floor(n / seq.length);
   const slots = perPriority((p) => rounds * weights[p]);
   const start = ((slot % seq.length) + seq.length) % seq.length;
@@ -95,7 +106,7 @@ export function splitByPriority(
 }
 
 /** The endpoint's position after releasing `n` from `slot` (kept below Σ weights). */
-export function nextPrioritySlot(slot: number, n: number, weights: PriorityWeights): number {
-  const total = PRIORITIES.reduce((s, p) => s + weights[p], 0);
+export function nextPrioritySlot(slot: number, n: number, schedule: PrioritySchedule): number {
+  const total = schedule.sequence.length;
   return (((slot + n) % total) + total) % total;
 }

@@ -10,11 +10,11 @@ import {
   planRelease,
   PRIORITIES,
   Priority,
-  PriorityWeights,
+  PrioritySchedule,
   ReleaseCandidate,
   splitByPriority,
 } from '@tern/delivery-rules';
-import { PrismaService } from '@tern/database';
+import { Prisma, PrismaService } from '@tern/database';
 import { OPERATIONAL_EVENT } from '../operational/operational-events.model';
 import { OperationalEventInput, writeOperationalEvents } from '../operational/operational-events.sql';
 import type { ReleasedDelivery } from '../queue/queue.constants';
@@ -39,7 +39,7 @@ export interface DispatchLimits {
   /** Advanced by the caller each cycle: who gets the indivisible remainders. */
   rotation: number;
   /** PRIORITY_WEIGHT_*: how an endpoint's grant is shared between priority levels (splitByPriority). */
-  priorityWeights: PriorityWeights;
+  priorities: PrioritySchedule;
   circuit: CircuitPolicy;
   /** ENDPOINT_DISABLE_AFTER_SECONDS in ms; 0 = never. */
   disableAfterMs: number;
@@ -66,6 +66,7 @@ export interface DispatchCycle {
   operationalEvents: string[];
 }
 
+/** What CANDIDATES_SQL reads of an endpoint with releasable work. */
 interface CandidateRow {
   endpoint_id: string;
   due_in_ms: number;
@@ -76,13 +77,8 @@ interface CandidateRow {
   rate_limit_per_second: number | null;
   rate_tokens: number | null;
   rate_at: Date | null;
-  in_flight: number;
-  /** Due releasable deliveries per priority level, in PRIORITIES order (each counted up to the endpoint's cap). */
-  due: number[];
-  /** Ordered endpoints (locked): releasable key heads due now per level, in PRIORITIES order; null: none. */
-  ordered_due: number[] | null;
-  /** Locked ordered endpoints: ms until their earliest releasable head not yet due falls due; null: none. */
-  ordered_next_ms: number | null;
+  /** The endpoint has waiting ordered deliveries (a partition key): COUNTS_SQL counts its keys' heads. */
+  ordered: boolean;
   db_now: Date;
   kind: string;
   url: string;
@@ -96,6 +92,17 @@ interface CandidateRow {
   failing_since: Date | null;
   /** Where the endpoint's next release starts in the priority sequence (null: not locked). */
   priority_slot: number | null;
+}
+
+/** A locked candidate with what COUNTS_SQL read after the lock. */
+interface LockedRow extends CandidateRow {
+  in_flight: number;
+  /** Due releasable deliveries per priority level, in PRIORITIES order (each counted up to the endpoint's cap). */
+  due: number[];
+  /** Ordered endpoints: releasable key heads due now per level, in PRIORITIES order; null: none. */
+  ordered_due: number[] | null;
+  /** Ordered endpoints: ms until their earliest releasable head not yet due falls due; null: none. */
+  ordered_next_ms: number | null;
 }
 
 interface StateChange {
@@ -129,7 +136,7 @@ const CANDIDATES_SQL = `
     SELECT endpoint_id, min(next_at) AS next_at FROM (
       -- The earliest of each level's first entry: one index probe per level.
       SELECT eps.endpoint_id,
-             (SELECT min(m.next_at) FROM unnest($4::event_priority[]) AS lv(priority) CROSS JOIN LATERAL (
+             (SELECT min(m.next_at) FROM unnest($3::event_priority[]) AS lv(priority) CROSS JOIN LATERAL (
                 SELECT min(d.next_attempt_at) AS next_at FROM deliveries d
                 WHERE d.endpoint_id = eps.endpoint_id AND d.priority = lv.priority AND ${RELEASABLE}) m) AS next_at
       FROM eps WHERE eps.endpoint_id IS NOT NULL
@@ -156,37 +163,51 @@ const CANDIDATES_SQL = `
          l.rate_tokens, l.rate_at, ep.kind::text AS kind, ep.url, ep.disabled, ep.failure_streak,
          l.circuit_state, l.circuit_opened_at, l.circuit_next_probe_at, l.circuit_cooldown_ms,
          l.circuit_probe_streak, ep.failing_since, l.priority_slot,
-         f.n AS in_flight, q.n AS due, o.n AS ordered_due, onext.ms AS ordered_next_ms,
+         w.endpoint_id IN (SELECT endpoint_id FROM oeps) AS ordered,
          now() AS db_now
   FROM waiting w
   JOIN endpoints ep ON ep.id = w.endpoint_id
-  LEFT JOIN locked l ON l.endpoint_id = w.endpoint_id
-  -- Counted for the locked endpoints only; due work per priority level (one range scan each) only up to the
-  -- endpoint's free credits (a black hole at its cap costs no scan of its backlog), and never past the cycle's
-  -- budget.
+  LEFT JOIN locked l ON l.endpoint_id = w.endpoint_id`;
+
+/**
+ * The locked endpoints' deliveries in flight and due work per priority level — in a statement of its own, taken
+ * after CANDIDATES_SQL holds the state rows. Under READ COMMITTED one statement reads one snapshot, taken when it
+ * starts: counted in CANDIDATES_SQL, a release another dispatcher committed after that snapshot and before this
+ * one's lock (it held the row until its commit) was not seen, and both released up to the cap (two workers, cap 5:
+ * 10 requests at once). Due work is counted only up to the endpoint's free credits (a black hole at its cap costs
+ * no scan of its backlog), and never past the cycle's budget ($3). For the ordered endpoints ($5), their keys'
+ * releasable heads due now per level, and when the first head not yet due falls due (ordered-release.sql.ts).
+ */
+const COUNTS_SQL = `
+  WITH RECURSIVE e AS (
+    SELECT * FROM unnest($1::text[], $2::int[], $5::boolean[]) AS e(endpoint_id, max_in_flight, ordered)
+  ), oeps AS (
+    SELECT endpoint_id FROM e WHERE e.ordered
+  ), ${orderedHeadsCtes('oeps')}
+  SELECT e.endpoint_id, f.n AS in_flight, q.n AS due, o.n AS ordered_due, onext.ms AS ordered_next_ms
+  FROM e
   CROSS JOIN LATERAL (
-    SELECT count(*)::int AS n FROM deliveries d
-    WHERE l.endpoint_id IS NOT NULL AND d.endpoint_id = w.endpoint_id AND ${RELEASED}) f
+    SELECT count(*)::int AS n FROM deliveries d WHERE d.endpoint_id = e.endpoint_id AND ${RELEASED}) f
   CROSS JOIN LATERAL (
     SELECT array_agg(c.n ORDER BY lv.ord) AS n
     FROM unnest($4::event_priority[]) WITH ORDINALITY AS lv(priority, ord) CROSS JOIN LATERAL (
       SELECT count(*)::int AS n FROM (
         SELECT 1 FROM deliveries d
-        WHERE l.endpoint_id IS NOT NULL AND d.endpoint_id = w.endpoint_id AND d.priority = lv.priority
+        WHERE d.endpoint_id = e.endpoint_id AND d.priority = lv.priority
           AND ${RELEASABLE} AND d.next_attempt_at <= now()
-        LIMIT GREATEST(0, LEAST($3, coalesce(ep.max_in_flight, $2) - f.n))) x) c) q
-  -- Ordered endpoints (locked ones): their releasable heads due now, per level.
+        LIMIT GREATEST(0, LEAST($3, e.max_in_flight - f.n))) x) c) q
+  -- Ordered endpoints: their releasable heads due now, per level…
   LEFT JOIN LATERAL (
     SELECT array_agg(c.n ORDER BY lv.ord) AS n
     FROM unnest($4::event_priority[]) WITH ORDINALITY AS lv(priority, ord) CROSS JOIN LATERAL (
       SELECT count(*)::int AS n FROM oheads h
-      WHERE h.endpoint_id = w.endpoint_id AND h.priority = lv.priority AND h.next_attempt_at <= now()) c
-    WHERE l.endpoint_id IS NOT NULL AND w.endpoint_id IN (SELECT endpoint_id FROM oeps)) o ON true
+      WHERE h.endpoint_id = e.endpoint_id AND h.priority = lv.priority AND h.next_attempt_at <= now()) c
+    WHERE e.ordered) o ON true
   -- …and when the earliest of those not due yet falls due (a retry holding its key): the endpoint itself counts as
   -- due now while it has other work, and the retry must not wait for the next poll.
   LEFT JOIN LATERAL (
     SELECT (EXTRACT(EPOCH FROM (min(h.next_attempt_at) - now())) * 1000)::float8 AS ms FROM oheads h
-    WHERE l.endpoint_id IS NOT NULL AND h.endpoint_id = w.endpoint_id AND h.next_attempt_at > now()) onext ON true`;
+    WHERE e.ordered AND h.endpoint_id = e.endpoint_id AND h.next_attempt_at > now()) onext ON true`;
 
 /**
  * Releases the planned number of due deliveries per endpoint and priority level ($2: splitByPriority's shares),
@@ -272,7 +293,6 @@ export class DispatchRepository {
           CANDIDATES_SQL,
           limits.endpoints,
           limits.defaultMaxInFlight,
-          limits.budget,
           [...PRIORITIES],
         );
         const now = rows[0]?.db_now ?? new Date();
@@ -285,7 +305,11 @@ export class DispatchRepository {
             missing,
           );
         }
-        const locked = dueNow.filter((r) => r.locked);
+        const locked = await withCounts(
+          tx,
+          dueNow.filter((r) => r.locked),
+          limits,
+        );
         for (const r of locked)
           if (r.ordered_next_ms !== null) waitingMs.push(Math.max(1, r.ordered_next_ms));
         const judged = locked.map((r) => judge(r, now, limits));
@@ -340,7 +364,7 @@ export class DispatchRepository {
           const at = (counts: number[] | null | undefined, l: Priority) =>
             counts?.[PRIORITIES.indexOf(l)] ?? 0;
           const due = perPriority((l) => at(r?.due, l) + at(r?.ordered_due, l));
-          const split = splitByPriority(p.n, due, limits.priorityWeights, slotOf(p.endpointId));
+          const split = splitByPriority(p.n, due, limits.priorities, slotOf(p.endpointId));
           const ordered = (r?.ordered_due ?? []).some((n) => n > 0);
           return PRIORITIES.filter((l) => split[l] > 0).map((l) => ({
             endpoint_id: p.endpointId,
@@ -358,7 +382,7 @@ export class DispatchRepository {
               endpoint_id: p.endpointId,
               tokens: p.tokens,
               limited: limited.has(p.endpointId),
-              priority_slot: nextPrioritySlot(slotOf(p.endpointId), p.n, limits.priorityWeights),
+              priority_slot: nextPrioritySlot(slotOf(p.endpointId), p.n, limits.priorities),
             })),
           ),
           JSON.stringify(levels),
@@ -372,6 +396,37 @@ export class DispatchRepository {
   }
 }
 
+/** The locked candidates with their in-flight and due counts, read after the lock (COUNTS_SQL says why). */
+async function withCounts(
+  tx: Pick<Prisma.TransactionClient, '$queryRawUnsafe'>,
+  locked: CandidateRow[],
+  limits: DispatchLimits,
+): Promise<LockedRow[]> {
+  if (locked.length === 0) return [];
+  const counts = await tx.$queryRawUnsafe<
+    Pick<LockedRow, 'endpoint_id' | 'in_flight' | 'due' | 'ordered_due' | 'ordered_next_ms'>[]
+  >(
+    COUNTS_SQL,
+    locked.map((r) => r.endpoint_id),
+    locked.map((r) => r.max_in_flight),
+    limits.budget,
+    [...PRIORITIES],
+    locked.map((r) => r.ordered),
+  );
+  const byId = new Map(counts.map((c) => [c.endpoint_id, c]));
+  return locked.map((r) => {
+    // One row per endpoint asked; were one missing, the endpoint gets no credit this cycle rather than a full cap.
+    const c = byId.get(r.endpoint_id);
+    return {
+      ...r,
+      in_flight: c?.in_flight ?? r.max_in_flight,
+      due: c?.due ?? PRIORITIES.map(() => 0),
+      ordered_due: c?.ordered_due ?? null,
+      ordered_next_ms: c?.ordered_next_ms ?? null,
+    };
+  });
+}
+
 /** Writes the circuits that a cycle changed. */
 const STATE_SQL = `
   UPDATE endpoint_states s SET
@@ -383,7 +438,7 @@ const STATE_SQL = `
   WHERE s.endpoint_id = c.endpoint_id`;
 
 interface Judged {
-  row: CandidateRow;
+  row: LockedRow;
   circuit: DispatchCircuit;
   allowance: number;
   transition: CircuitTransition;
@@ -395,7 +450,7 @@ interface Judged {
  * One endpoint's circuit at this cycle (circuitAtDispatch; standard endpoints only:
  * operational ones have no failure streak), and whether it has been failing long enough to be disabled.
  */
-function judge(r: CandidateRow, now: Date, limits: DispatchLimits): Judged {
+function judge(r: LockedRow, now: Date, limits: DispatchLimits): Judged {
   const stored: DispatchCircuit = {
     state: r.circuit_state ?? 'closed',
     openedAt: r.circuit_opened_at,

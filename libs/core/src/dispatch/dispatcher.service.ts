@@ -1,7 +1,13 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '@tern/config';
-import { assertCircuitPolicy, CircuitPolicy, inFlightPresumedLostAfterMs } from '@tern/delivery-rules';
+import {
+  assertCircuitPolicy,
+  CircuitPolicy,
+  inFlightPresumedLostAfterMs,
+  PrioritySchedule,
+  prioritySchedule,
+} from '@tern/delivery-rules';
 import { Queue } from 'bullmq';
 import { withTimeout } from '../common/with-timeout';
 import { DeliveryObserver } from '../delivery/delivery-observer';
@@ -40,6 +46,7 @@ export class DispatcherService implements OnApplicationBootstrap, OnModuleDestro
   private stopped = true;
   private rotation = 0;
   private readonly circuit: CircuitPolicy;
+  private readonly priorities: PrioritySchedule;
 
   constructor(
     private readonly config: AppConfig,
@@ -62,6 +69,11 @@ export class DispatcherService implements OnApplicationBootstrap, OnModuleDestro
     };
     // Fails the start with the setting named (e.g. a maximum cool-down below the minimum).
     assertCircuitPolicy(this.circuit);
+    this.priorities = prioritySchedule({
+      high: config.PRIORITY_WEIGHT_HIGH,
+      normal: config.PRIORITY_WEIGHT_NORMAL,
+      low: config.PRIORITY_WEIGHT_LOW,
+    });
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -163,11 +175,7 @@ export class DispatcherService implements OnApplicationBootstrap, OnModuleDestro
         defaultMaxInFlight: this.config.ENDPOINT_MAX_IN_FLIGHT,
         perJob: this.config.DELIVERY_JOB_MAX_DELIVERIES,
         rotation: this.rotation,
-        priorityWeights: {
-          high: this.config.PRIORITY_WEIGHT_HIGH,
-          normal: this.config.PRIORITY_WEIGHT_NORMAL,
-          low: this.config.PRIORITY_WEIGHT_LOW,
-        },
+        priorities: this.priorities,
         circuit: this.circuit,
         disableAfterMs: this.config.ENDPOINT_DISABLE_AFTER_SECONDS * 1000,
         deadlineSeconds: this.config.DELIVERY_DEADLINE_SECONDS,
