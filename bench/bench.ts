@@ -22,6 +22,10 @@
  *   scaleout   the e2e measurement (BENCH_SCALEOUT_EVENTS) with 1 worker process, then BENCH_SCALEOUT_WORKERS
  *              (like `WORKER_PROCESSES=2 npm start`). Target: ratio ≥ 1.0, and no delivery with two succeeded
  *              attempts
+ *   ordered    the e2e measurement (BENCH_ORDERED_EVENTS, one worker) on an unordered endpoint, then on an
+ *              endpoint with ordering partitioned whose events carry BENCH_ORDERED_KEYS partition keys (round
+ *              robin); the unordered one also at maxInFlight BENCH_ORDERED_KEYS (what the keys allow the
+ *              ordered one at most). Target: ordered ≥ 0.8 × unordered at that same cap
  *   lag        open-loop single POST /v1/events at BENCH_RATE/s for BENCH_SECONDS (after a short warm-up);
  *              lag = sink arrival − the time the sender sent the request (also reported against createdAt).
  *              Target p99 ≤ 250 ms
@@ -36,12 +40,12 @@
  *              250 ms, open requests at the black hole ≤ its maxInFlight, Redis commands/s within ±10 % of the run
  *              without it
  * Whatever BENCH_PHASES lists, the phases run in this order. The worker runs with WORKER_GROUPS.e2e for e2e,
- * fanout and scaleout and with WORKER_GROUPS.lag for lag, latency, fairness and blackhole. Prints a table and
+ * fanout, scaleout and ordered and with WORKER_GROUPS.lag for lag, latency, fairness and blackhole. Prints a table and
  * PASS/FAIL per target, writes artifacts/bench-<timestamp>.json. Everything is cleaned up (children, database,
  * Redis) also on failure; the run stops itself after BENCH_DEADLINE_SECONDS.
  *
  * Settings (environment; defaults shown):
- *   BENCH_PHASES=ingest,filter,e2e,fanout,raw,scaleout,lag,latency,fairness,blackhole (any subset)
+ *   BENCH_PHASES=ingest,filter,e2e,fanout,raw,scaleout,ordered,lag,latency,fairness,blackhole (any subset)
  *   BENCH_DEADLINE_SECONDS=600  the whole run; what was measured by then is reported
  *   BENCH_SECONDS=10            ingest (each run), raw, lag
  *   BENCH_RATE=1000             lag's offered rate (and the warm-up's)
@@ -50,6 +54,7 @@
  *   BENCH_FILTER_ENDPOINTS=10  BENCH_FILTER_SECONDS=BENCH_SECONDS (each of the 4 runs, per ingest mode)
  *   BENCH_FANOUT_EVENTS=2000  BENCH_FANOUT_ENDPOINTS=10  BENCH_FANOUT_BATCH=100
  *   BENCH_SCALEOUT_EVENTS=BENCH_E2E_EVENTS  BENCH_SCALEOUT_WORKERS=2
+ *   BENCH_ORDERED_EVENTS=BENCH_E2E_EVENTS  BENCH_ORDERED_KEYS=100
  *   BENCH_LATENCY_RATE=1000 (only when e2e is not run)  BENCH_LATENCY_SECONDS=15
  *   BENCH_FAIRNESS_BACKLOG=50000  BENCH_FAIRNESS_RATE=20  BENCH_FAIRNESS_SECONDS=15
  *   BENCH_BLACKHOLE_BACKLOG=10000  BENCH_BLACKHOLE_RATE=500  BENCH_BLACKHOLE_SECONDS=15
@@ -115,6 +120,8 @@ const FANOUT_ENDPOINTS = positiveInt('BENCH_FANOUT_ENDPOINTS', 10);
 const FANOUT_BATCH = positiveInt('BENCH_FANOUT_BATCH', 100);
 const SCALEOUT_EVENTS = positiveInt('BENCH_SCALEOUT_EVENTS', E2E_EVENTS);
 const SCALEOUT_WORKERS = positiveInt('BENCH_SCALEOUT_WORKERS', 2);
+const ORDERED_EVENTS = positiveInt('BENCH_ORDERED_EVENTS', E2E_EVENTS);
+const ORDERED_KEYS = positiveInt('BENCH_ORDERED_KEYS', 100);
 const LATENCY_RATE = positiveInt('BENCH_LATENCY_RATE', 1000);
 const LATENCY_SECONDS = positiveInt('BENCH_LATENCY_SECONDS', 15);
 const FAIRNESS_BACKLOG = positiveInt('BENCH_FAIRNESS_BACKLOG', 50_000);
@@ -147,6 +154,7 @@ const PHASE_NAMES = [
   'fanout',
   'raw',
   'scaleout',
+  'ordered',
   'lag',
   'latency',
   'fairness',
@@ -186,6 +194,8 @@ const TARGET = {
   scaleoutRatio: 1.0,
   /** Ingest events/s with 10-clause filters on the endpoints ÷ without (issue #12 part 3). */
   filterIngestRatio: 0.9,
+  /** Ordered endpoint (BENCH_ORDERED_KEYS keys) / unordered one, deliveries per second. */
+  orderedRatio: 0.8,
 };
 
 /**
@@ -247,6 +257,7 @@ const EVENT_TYPES = {
   e2e: 'bench.e2e',
   fanout: 'bench.fanout',
   scaleout: (workers: number) => `bench.scaleout.w${workers}`,
+  ordered: (variant: string) => `bench.ordered.${variant}`,
   lag: 'bench.lag',
   latency: 'bench.latency',
   fairnessA: 'bench.fairness.a',
@@ -580,6 +591,7 @@ class Bench {
     await this.stopWorker();
     if (PHASES.has('raw')) await this.phaseRaw();
     if (PHASES.has('scaleout')) await this.phaseScaleout();
+    if (PHASES.has('ordered')) await this.phaseOrdered();
     // Latency, worker group lag; the blackhole last: its endpoint is deleted after it, but its cost may linger.
     if (PHASES.has('lag')) await this.phaseLag();
     if (PHASES.has('latency')) await this.phaseLatency();
@@ -643,6 +655,7 @@ class Bench {
     eventType: string,
     count: number,
     batch = PRELOAD_BATCH,
+    partitionKeys = 0,
   ): Promise<number> {
     const filler = 'x'.repeat(PAYLOAD_BYTES - 120);
     const t0 = wallNow();
@@ -652,7 +665,10 @@ class Bench {
         const from = next;
         next = Math.min(count, next + batch);
         const events = [];
-        for (let i = from; i < next; i++) events.push({ eventType, payload: payload(i, filler) });
+        for (let i = from; i < next; i++) {
+          const event = { eventType, payload: payload(i, filler) };
+          events.push(partitionKeys > 0 ? { ...event, partitionKey: `k${i % partitionKeys}` } : event);
+        }
         await http(this.apiBase, 'POST', '/v1/events/batch', key, { events });
       }
     };
@@ -1120,7 +1136,7 @@ class Bench {
     for (let i = 1; ; i++) {
       try {
         await withPg(this.dbUrl, async (c) => {
-          await c.query('TRUNCATE events, deliveries, endpoint_states, attempts');
+          await c.query('TRUNCATE events, deliveries, endpoint_states, attempts, partition_blocks');
           await c.query('ANALYZE');
         });
         return;
@@ -1313,6 +1329,63 @@ class Bench {
     log(
       `scaleout: ${SCALEOUT_WORKERS} / 1 workers = ${fmt(this.report.phases.scaleout.ratio, 2)}; ` +
         `deliveries with two succeeded attempts: ${doubled}`,
+    );
+  }
+
+  // ---- ordered delivery ----------------------------------------------------------------------------------------
+
+  /**
+   * The e2e measurement (one worker process, pre-loaded backlog) on an unordered endpoint, then on one with
+   * ordering partitioned whose events carry ORDERED_KEYS partition keys: what ordering costs in throughput.
+   */
+  private async phaseOrdered(): Promise<void> {
+    const variants: Record<string, any> = {};
+    await this.stopWorker();
+    const keyed = `keys${ORDERED_KEYS}`;
+    // An ordered endpoint never has more than one delivery per key out: with ORDERED_KEYS keys, at most that many.
+    // The unordered endpoint is measured at the default maxInFlight and at that same cap: the second ratio is what
+    // ordering itself costs, the first also counts the cap the keys impose.
+    for (const [variant, extra, keys] of [
+      ['unordered', {}, 0],
+      [`unordered-cap${ORDERED_KEYS}`, { maxInFlight: ORDERED_KEYS }, 0],
+      [keyed, { ordering: 'partitioned' }, ORDERED_KEYS],
+    ] as const) {
+      const label = `ordered-${variant}`;
+      await this.createEndpoint(this.appKey, label, this.sinkUrl(label), EVENT_TYPES.ordered(variant), extra);
+      log(
+        `ordered: ${ORDERED_EVENTS} events pre-loaded (${keys || 'no'} partition keys), then one worker drains them`,
+      );
+      const preloadMs = await this.preload(
+        this.appKey,
+        EVENT_TYPES.ordered(variant),
+        ORDERED_EVENTS,
+        PRELOAD_BATCH,
+        keys,
+      );
+      variants[variant] = {
+        endpoint: extra,
+        partitionKeys: keys,
+        preloadMs: Math.round(preloadMs),
+        ...(await this.drainBacklog(label, label, ORDERED_EVENTS, 1)),
+      };
+      await this.stopWorker();
+      log(`ordered: ${variant}: ${fmt(variants[variant].deliveriesPerSecond)} deliveries/s`);
+    }
+    const rate = (v: string) => variants[v].deliveriesPerSecond as number | null;
+    const ratio = (a: number | null, b: number | null) => (a && b ? round2(a / b) : null);
+    this.report.phases.ordered = {
+      what:
+        `the e2e measurement (${ORDERED_EVENTS} pre-loaded events, one worker process, worker group e2e) on an ` +
+        `unordered endpoint (default maxInFlight, then maxInFlight ${ORDERED_KEYS}), then on one with ordering ` +
+        `partitioned and ${ORDERED_KEYS} partition keys`,
+      variants,
+      ratio: ratio(rate(keyed), rate(`unordered-cap${ORDERED_KEYS}`)),
+      ratioToDefaultCap: ratio(rate(keyed), rate('unordered')),
+    };
+    log(
+      `ordered: ${ORDERED_KEYS} keys / unordered at maxInFlight ${ORDERED_KEYS} = ` +
+        `${fmt(this.report.phases.ordered.ratio, 2)}; / unordered at the default = ` +
+        `${fmt(this.report.phases.ordered.ratioToDefaultCap, 2)}`,
     );
   }
 
@@ -1894,6 +1967,25 @@ class Bench {
         measured: String(p.scaleout.deliveriesWithTwoSucceededAttempts),
         pass: p.scaleout.deliveriesWithTwoSucceededAttempts === 0,
         loadIndependent: true,
+      });
+    }
+
+    if (p.ordered) {
+      const v = p.ordered.variants;
+      const ratio = p.ordered.ratio as number | null;
+      const complete = Object.values(v).every((x: any) => x.complete);
+      t.push({
+        name:
+          `ordered: ${ORDERED_KEYS} partition keys ≥ ${TARGET.orderedRatio} × unordered at maxInFlight ` +
+          `${ORDERED_KEYS}`,
+        phases: ['ordered'],
+        target: `ratio ≥ ${TARGET.orderedRatio}`,
+        measured:
+          `${fmt(v[`keys${ORDERED_KEYS}`].deliveriesPerSecond)} / ` +
+          `${fmt(v[`unordered-cap${ORDERED_KEYS}`].deliveriesPerSecond)} deliveries/s = ${fmt(ratio, 2)} ` +
+          `(× ${fmt(p.ordered.ratioToDefaultCap, 2)} of unordered at the default maxInFlight)` +
+          `${complete ? '' : ' (a backlog not drained)'}`,
+        pass: ratio !== null && ratio >= TARGET.orderedRatio && complete,
       });
     }
 

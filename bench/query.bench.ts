@@ -50,7 +50,7 @@ async function fill(db: Client): Promise<void> {
   const started = Date.now();
   const log = (what: string) => console.log(`  ${((Date.now() - started) / 1000).toFixed(1)} s  ${what}`);
   await db.query(
-    'TRUNCATE attempts, deliveries, events, endpoint_states, endpoint_secrets, endpoints, api_keys, portal_link_uses, applications',
+    'TRUNCATE partition_blocks, attempts, deliveries, events, endpoint_states, endpoint_secrets, endpoints, api_keys, portal_link_uses, applications',
   );
   const defs = await db.query<{ name: string; def: string }>(
     `SELECT i.indexname AS name, i.indexdef AS def FROM pg_indexes i

@@ -241,6 +241,56 @@ describe('web dashboard and customer portal', () => {
     assert.match(page.url(), /\/dashboard\/login/);
   });
 
+  it('ordered endpoint in block mode: the endpoint page lists a blocked key; Skip lets its next delivery go', async () => {
+    const app = await stack.api.createApplication('ordered dashboard');
+    const rx = (await receiver()).reply(400).always(200);
+    const ep = await endpoint(app.key, { url: rx.url, ordering: 'partitioned', onFailure: 'block' });
+    const batch = await stack.api.request('POST', '/v1/events/batch', {
+      key: app.key,
+      body: {
+        events: [0, 1].map((n) => ({ eventType: 'ordered.ui', payload: { n }, partitionKey: 'customer-7' })),
+      },
+    });
+    assert.equal(batch.status, 202, JSON.stringify(batch.body));
+    await waitFor(
+      'the key to be blocked',
+      async () => {
+        const r = await stack.api.request('GET', `/v1/endpoints/${ep.id}/blocked-partitions`, {
+          key: app.key,
+        });
+        return r.body.data.length === 1 ? true : null;
+      },
+      30_000,
+      100,
+    );
+    assert.equal(rx.requests.length, 1, 'the second event waits behind the failed first');
+
+    const { page } = await newPage();
+    await page.goto(`${base}/dashboard/login`);
+    await page.fill('#key', ADMIN_KEY);
+    await page.click('button[type=submit]');
+    await page.waitForURL(`${base}/dashboard`);
+    await page.goto(`${base}/dashboard/endpoints/${ep.id}`);
+    assert.match(await text(page, 'main'), /Ordering\s*per partition key · on failure: block/);
+    assert.match(await text(page, 'main'), /Blocked partition keys[\s\S]*customer-7/);
+    await shot(page, 'dashboard-endpoint-blocked-partition');
+    await page.click('[data-testid=skip-partition]');
+    await page.locator('[data-testid=flash]').waitFor();
+    assert.match(await text(page, '[data-testid=flash]'), /Skipped: partition "customer-7"/);
+    await waitFor(
+      'the next event of the key',
+      async () => (rx.requests.length === 2 ? true : null),
+      30_000,
+      100,
+    );
+    assert.equal(JSON.parse(rx.requests[1].body).data.n, 1);
+    assert.equal(
+      await page.locator('[data-testid=skip-partition]').count(),
+      0,
+      'no blocked key left on the page',
+    );
+  });
+
   it('portal: open a portal link, add an endpoint, send a test event and see it delivered', async () => {
     const app = await stack.api.createApplication('Globex');
     const rx = await receiver();

@@ -702,10 +702,14 @@ describe('endpoints API', () => {
       'rateLimitPerSecond',
       'maxInFlight',
       'headers',
+      'ordering',
+      'onFailure',
       'secret',
     ]) {
       assert.ok(schemas.CreateEndpointDto.properties[f], `CreateEndpointDto.${f}`);
     }
+    assert.ok(schemas.UpdateEndpointDto.properties.ordering);
+    assert.ok(schemas.UpdateEndpointDto.properties.onFailure);
     assert.ok(schemas.UpdateEndpointDto.properties.disabledReason);
     assert.ok(schemas.UpdateEndpointDto.properties.maxInFlight);
     assert.ok(schemas.RotateSecretDto.properties.secret);

@@ -39,9 +39,11 @@ describe('events API', () => {
       'deliveryCount',
       'eventType',
       'id',
+      'partitionKey',
       'priority',
     ]);
     assert.equal(r.body.priority, 'normal', 'the default priority');
+    assert.equal(r.body.partitionKey, null, 'no partition key by default');
     assert.match(r.body.id, /^evt_[0-9a-f]{28}$/);
     assert.equal(r.body.eventType, 'invoice.paid');
     assert.equal(r.body.deliveryCount, 1);
@@ -141,6 +143,7 @@ describe('events API', () => {
       id: made[6].id,
       eventType: 'a.even',
       priority: 'normal',
+      partitionKey: null,
       idempotencyKey: 'k-6',
       createdAt: made[6].createdAt,
     });

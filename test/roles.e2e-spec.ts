@@ -157,6 +157,20 @@ const CASES: Case[] = [
     expect: readable(200),
   },
   {
+    route: 'GET /v1/endpoints/{id}/blocked-partitions',
+    request: (f) => ({ path: `/v1/endpoints/${f.endpointId}/blocked-partitions` }),
+    expect: readable(),
+  },
+  {
+    // Nothing is blocked: 404 for the key, after the endpoint's scope was checked (B: 404 for the endpoint).
+    route: 'POST /v1/endpoints/{id}/partitions/skip',
+    request: (f) => ({
+      path: `/v1/endpoints/${f.endpointId}/partitions/skip`,
+      body: { partitionKey: 'matrix' },
+    }),
+    expect: readable(404),
+  },
+  {
     route: 'POST /v1/endpoints/{id}/test',
     request: (f) => ({ path: `/v1/endpoints/${f.endpointId}/test` }),
     expect: keyed({ admin: 202, support: 403, appA: 202, appB: 404 }),

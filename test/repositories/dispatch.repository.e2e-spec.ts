@@ -478,4 +478,204 @@ describe('DispatchRepository: release cycles (real database)', () => {
     await sql(url, `UPDATE endpoints SET failure_streak = 0, failing_since = NULL WHERE id = $1`, [ep]);
     assert.deepEqual((await cycle()).toDisable, []);
   });
+
+  // Ordered delivery (issue #12 part 1): an endpoint with ordering partitioned releases only its keys' heads.
+
+  async function orderedEndpoint(
+    app: string,
+    onFailure: 'skip' | 'block',
+    maxInFlight = 10,
+  ): Promise<string> {
+    const [{ id }] = await sql<{ id: string }>(
+      url,
+      `INSERT INTO endpoints (application_id, url, max_in_flight, ordering, on_failure)
+       VALUES ($1, 'https://r.example.com/', $2, 'partitioned', $3::ordering_on_failure) RETURNING id`,
+      [app, maxInFlight, onFailure],
+    );
+    return id;
+  }
+
+  /** `n` ordered deliveries of key `key` (as fan-out writes them: key and sequence copied), in sequence order. */
+  async function keyed(
+    app: string,
+    ep: string,
+    key: string,
+    n: number,
+    o: { priority?: Priority; dueInMs?: number } = {},
+  ): Promise<string[]> {
+    const rows = await sql<{ id: string }>(
+      url,
+      `WITH ev AS MATERIALIZED (
+         SELECT tern_id('evt') AS id, nextval('partition_seq') AS seq FROM generate_series(1, $4::int) g
+       ), evi AS (
+         INSERT INTO events (id, application_id, event_type, payload, priority, partition_key, partition_seq)
+         SELECT id, $1, 't', '{}', $5::event_priority, $3, seq FROM ev RETURNING id
+       )
+       INSERT INTO deliveries (id, application_id, event_id, endpoint_id, event_type, status, next_attempt_at,
+                               deadline_at, priority, partition_key, partition_seq)
+       SELECT tern_id('dlv'), $1, ev.id, $2, 't', 'pending', now() + $6::int * interval '1 ms',
+              now() + interval '1 day', $5::event_priority, $3, ev.seq
+       FROM ev JOIN evi ON evi.id = ev.id ORDER BY ev.seq
+       RETURNING id`,
+      [app, ep, key, n, o.priority ?? 'normal', o.dueInMs ?? 0],
+    );
+    const order = await sql<{ id: string }>(
+      url,
+      `SELECT id FROM deliveries WHERE id = ANY ($1::text[]) ORDER BY partition_seq`,
+      [rows.map((r) => r.id)],
+    );
+    return order.map((r) => r.id);
+  }
+
+  /** What the worker's record does to a released delivery: ends it (or schedules a retry in `retryInMs`). */
+  async function ended(id: string, status: 'succeeded' | 'failed' | 'pending', retryInMs = 0): Promise<void> {
+    await sql(
+      url,
+      `UPDATE deliveries SET status = $2::delivery_status, released_at = NULL,
+              next_attempt_at = CASE WHEN $2 = 'pending' THEN now() + $3::int * interval '1 ms' END,
+              completed_at = CASE WHEN $2 = 'pending' THEN NULL ELSE now() END
+       WHERE id = $1`,
+      [id, status, retryInMs],
+    );
+  }
+
+  const releasedIds = (published: ReleasedBatch[]) =>
+    published.flatMap((b) => b.deliveries.map((d) => d.deliveryId)).sort();
+
+  it('ordered: one delivery per key at a time, the lowest sequence first; unkeyed ones in parallel', async () => {
+    const app = await application();
+    const ep = await orderedEndpoint(app, 'skip');
+    const a = await keyed(app, ep, 'a', 4);
+    const b = await keyed(app, ep, 'b', 3);
+    await deliveries(app, ep, 2);
+    const first = await cycle();
+    assert.equal(first.released, 4, 'the two heads and the two unkeyed deliveries');
+    assert.ok(releasedIds(first.published).includes(a[0]) && releasedIds(first.published).includes(b[0]));
+    assert.equal((await cycle()).released, 0, 'nothing more while the heads are in flight');
+    await ended(a[0], 'succeeded');
+    assert.deepEqual(releasedIds((await cycle()).published), [a[1]]);
+    // A head that fails for good in skip mode ends it: the next of its key goes.
+    await ended(b[0], 'failed');
+    assert.deepEqual(releasedIds((await cycle()).published), [b[1]]);
+  });
+
+  it('ordered: a retrying head holds its key (others go), and says when it falls due', async () => {
+    const app = await application();
+    const ep = await orderedEndpoint(app, 'skip');
+    const a = await keyed(app, ep, 'a', 3);
+    const b = await keyed(app, ep, 'b', 2);
+    await cycle();
+    await ended(a[0], 'pending', 60_000); // retrying in a minute
+    await ended(b[0], 'succeeded');
+    const c = await cycle();
+    assert.deepEqual(releasedIds(c.published), [b[1]], 'key a waits behind its retry; key b goes on');
+    const idle = await cycle();
+    assert.equal(idle.released, 0);
+    assert.ok(idle.nextDueInMs !== null && idle.nextDueInMs > 50_000, `next due ${idle.nextDueInMs}`);
+    await sql(url, `UPDATE deliveries SET next_attempt_at = now() WHERE id = $1`, [a[0]]);
+    assert.deepEqual(
+      releasedIds((await cycle()).published),
+      [a[0]],
+      'the retry itself, not the next of its key',
+    );
+  });
+
+  it('ordered: a redelivered earlier delivery waits while a later one of its key is in flight', async () => {
+    const app = await application();
+    const ep = await orderedEndpoint(app, 'skip');
+    const a = await keyed(app, ep, 'a', 3);
+    await cycle();
+    await ended(a[0], 'succeeded');
+    assert.deepEqual(releasedIds((await cycle()).published), [a[1]]);
+    await ended(a[0], 'pending'); // redelivered: the lowest sequence again, but a[1] is in flight
+    assert.equal((await cycle()).released, 0);
+    await ended(a[1], 'succeeded');
+    assert.deepEqual(releasedIds((await cycle()).published), [a[0]], 'then the redelivery, before a[2]');
+  });
+
+  it('ordered, block: a key whose delivery failed for good waits until it succeeds or is skipped', async () => {
+    const app = await application();
+    const ep = await orderedEndpoint(app, 'block');
+    const a = await keyed(app, ep, 'a', 3);
+    const b = await keyed(app, ep, 'b', 3);
+    await cycle();
+    await ended(a[0], 'failed');
+    await ended(b[0], 'failed');
+    const blocks = await sql<{ partition_key: string; delivery_id: string }>(
+      url,
+      `SELECT partition_key, delivery_id FROM partition_blocks WHERE endpoint_id = $1 ORDER BY 1`,
+      [ep],
+    );
+    assert.deepEqual(blocks, [
+      { partition_key: 'a', delivery_id: a[0] },
+      { partition_key: 'b', delivery_id: b[0] },
+    ]);
+    assert.equal((await cycle()).released, 0, 'both keys blocked');
+    // Redelivered: the blocking delivery itself may go; its success unblocks the key.
+    await ended(a[0], 'pending');
+    assert.deepEqual(releasedIds((await cycle()).published), [a[0]]);
+    await ended(a[0], 'succeeded');
+    assert.deepEqual(releasedIds((await cycle()).published), [a[1]]);
+    // Skipped (the block removed): the key goes on with the next one.
+    await sql(url, `DELETE FROM partition_blocks WHERE endpoint_id = $1 AND partition_key = 'b'`, [ep]);
+    assert.deepEqual(releasedIds((await cycle()).published), [b[1]]);
+    // Disabling fails every pending delivery: the key's earliest one blocks it.
+    await sql(
+      url,
+      `UPDATE deliveries SET status = 'failed', released_at = NULL WHERE endpoint_id = $1 AND status = 'pending'`,
+      [ep],
+    );
+    const after = await sql<{ partition_key: string; delivery_id: string }>(
+      url,
+      `SELECT partition_key, delivery_id FROM partition_blocks WHERE endpoint_id = $1 ORDER BY 1`,
+      [ep],
+    );
+    assert.deepEqual(after, [
+      { partition_key: 'a', delivery_id: a[1] },
+      { partition_key: 'b', delivery_id: b[1] },
+    ]);
+  });
+
+  it('ordered: heads compete by priority, then due time', async () => {
+    const app = await application();
+    const ep = await orderedEndpoint(app, 'skip', 1);
+    const n = await keyed(app, ep, 'n', 2);
+    const h = await keyed(app, ep, 'h', 2, { priority: 'high' });
+    assert.deepEqual(releasedIds((await cycle()).published), [h[0]], 'the high head first, though newer');
+    await ended(h[0], 'succeeded');
+    assert.deepEqual(releasedIds((await cycle()).published), [h[1]]);
+    await ended(h[1], 'succeeded');
+    assert.deepEqual(releasedIds((await cycle()).published), [n[0]]);
+  });
+
+  it('ordered: two dispatchers at once never have two deliveries of one key out', async () => {
+    const app = await application();
+    const ep = await orderedEndpoint(app, 'skip', 50);
+    const keys = ['a', 'b', 'c', 'd', 'e'];
+    const order = new Map<string, string[]>();
+    for (const k of keys) order.set(k, await keyed(app, ep, k, 8));
+    const keyOf = new Map([...order].flatMap(([k, ids]) => ids.map((id) => [id, k] as const)));
+    const arrived: string[] = [];
+    for (let round = 0; round < 30 && arrived.length < 40; round++) {
+      const [x, y] = await Promise.all([cycle(repo), cycle(other)]);
+      const out = [...releasedIds(x.published), ...releasedIds(y.published)];
+      const perKey = new Map<string, number>();
+      for (const id of out) perKey.set(keyOf.get(id)!, (perKey.get(keyOf.get(id)!) ?? 0) + 1);
+      assert.ok(
+        [...perKey.values()].every((v) => v === 1),
+        `two of one key out: ${JSON.stringify([...perKey])}`,
+      );
+      for (const id of out) {
+        arrived.push(id);
+        await ended(id, 'succeeded');
+      }
+    }
+    for (const [k, ids] of order) {
+      assert.deepEqual(
+        arrived.filter((id) => keyOf.get(id) === k),
+        ids,
+        `key ${k} in sequence order`,
+      );
+    }
+  });
 });

@@ -72,6 +72,7 @@ describe('fan-out with endpoint filters (repository on a real database)', () => 
       payloadJson: '{}',
       idempotencyKey: null,
       priority: 'normal',
+      partitionKey: null,
     };
   }
 

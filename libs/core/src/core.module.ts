@@ -25,6 +25,8 @@ import { DeliveriesQueryService } from './deliveries/deliveries-query.service';
 import { DeliveryActionsService } from './deliveries/delivery-actions.service';
 import { SupportKeysRepository } from './api-keys/support-keys.repository';
 import { SupportKeysService } from './api-keys/support-keys.service';
+import { PartitionBlocksRepository } from './ordering/partition-blocks.repository';
+import { PartitionsService } from './ordering/partitions.service';
 
 const providers = [
   ApiKeysRepository,
@@ -53,6 +55,8 @@ const providers = [
   DeliveryActionsService,
   SupportKeysRepository,
   SupportKeysService,
+  PartitionBlocksRepository,
+  PartitionsService,
 ];
 
 /** Services and repositories shared by the API and the worker. Needs ConfigModule and DatabaseModule. */

@@ -55,3 +55,6 @@ export * from './retention/retention-query.service';
 export * from './backlog/backlog.repository';
 export * from './backlog/backlog.service';
 export * from './deliveries/delivery.model';
+export * from './ordering/ordering.model';
+export * from './ordering/partition-blocks.repository';
+export * from './ordering/partitions.service';

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBearerAuth,
@@ -9,10 +9,13 @@ import {
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
-import { DeliveriesQueryService, DeliveryActionsService, Principal } from '@tern/core';
+import { AppConfig } from '@tern/config';
+import { DeliveriesQueryService, DeliveryActionsService, PartitionsService, Principal } from '@tern/core';
 import { scopeOf } from '../http/application-scope';
 import { Auth, CurrentPrincipal } from '../http/auth.guard';
+import { ListQueryDto, pageLimit } from '../http/list-query.dto';
 import { parseTimeRange } from '../http/query-fields';
+import { SkipPartitionDto } from './partitions.dto';
 import { RecoverDto } from './recover.dto';
 
 /** Operations on one endpoint's deliveries (the endpoint itself is managed by EndpointsController). */
@@ -25,6 +28,8 @@ export class EndpointOperationsController {
   constructor(
     private readonly queries: DeliveriesQueryService,
     private readonly actions: DeliveryActionsService,
+    private readonly partitions: PartitionsService,
+    private readonly config: AppConfig,
   ) {}
 
   @Get('stats')
@@ -51,6 +56,36 @@ export class EndpointOperationsController {
   recover(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Body() dto: RecoverDto) {
     const { since = new Date(dto.since), until } = parseTimeRange(dto);
     return this.actions.recover(scopeOf(p), id, since, until);
+  }
+
+  @Get('blocked-partitions')
+  @ApiOperation({
+    summary:
+      'Keys of an endpoint with ordering partitioned and onFailure block that wait on a delivery which failed for ' +
+      'good (in key order).',
+  })
+  @ApiOkResponse({
+    description:
+      '`{ data: [{ partitionKey, deliveryId, deliveryStatus, since }], nextCursor }` (cursor: a key).',
+  })
+  blockedPartitions(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Query() q: ListQueryDto) {
+    return this.partitions.blocked(scopeOf(p), id, pageLimit(q, this.config), q.cursor);
+  }
+
+  @Post('partitions/skip')
+  @HttpCode(200)
+  @ApiOperation({
+    summary:
+      "Unblock a key: its blocking delivery stays failed (visible, redeliverable) and the key's next delivery goes.",
+  })
+  @ApiOkResponse({ description: 'The block removed: `{ partitionKey, deliveryId, deliveryStatus, since }`' })
+  @ApiNotFoundResponse({ description: 'No such endpoint here, or the key is not blocked.' })
+  @ApiConflictResponse({
+    description: 'The blocking delivery is pending again (redelivered): its outcome decides.',
+  })
+  @ApiUnprocessableEntityResponse({ description: 'partitionKey missing or invalid.' })
+  skipPartition(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Body() dto: SkipPartitionDto) {
+    return this.partitions.skip(scopeOf(p), id, dto.partitionKey);
   }
 
   @Post('test')

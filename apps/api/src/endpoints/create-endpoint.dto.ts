@@ -1,3 +1,4 @@
+import type { EndpointOrdering, OrderingOnFailure } from '@tern/core';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn } from 'class-validator';
 import {
@@ -7,6 +8,8 @@ import {
   FilterField,
   HeadersField,
   MaxInFlightField,
+  OnFailureField,
+  OrderingField,
   OptionalNotNull,
   RateLimitField,
   SecretField,
@@ -49,6 +52,12 @@ export class CreateEndpointDto {
   /** The parsed value is ignored: the controller takes the member's text from the raw body (rawFilterText). */
   @FilterField()
   filter?: unknown;
+
+  @OrderingField()
+  ordering?: EndpointOrdering;
+
+  @OnFailureField()
+  onFailure?: OrderingOnFailure;
 
   @SecretField(
     'Your own signing secret: "whsec_" + base64 of 24-64 bytes. Generated (32 bytes) when absent. ' +

@@ -5,6 +5,7 @@ import {
   ArrayMaxSize,
   IsArray,
   IsBoolean,
+  IsIn,
   IsInt,
   IsObject,
   IsOptional,
@@ -20,8 +21,10 @@ import {
   ENDPOINT_DESCRIPTION_MAX_LENGTH,
   ENDPOINT_EVENT_TYPES_MAX,
   ENDPOINT_URL_MAX_LENGTH,
+  ENDPOINT_ORDERINGS,
   EVENT_TYPE_PATTERN,
   MAX_IN_FLIGHT_MAX,
+  ORDERING_ON_FAILURE,
   RATE_LIMIT_PER_SECOND_MAX,
 } from '@tern/core';
 
@@ -136,6 +139,38 @@ export const MaxInFlightField = () =>
 
 export const HeadersField = () =>
   stacked(ApiPropertyOptional(HEADERS_DOC), OptionalNotNull(), IsObject(), Transform(rawValue));
+
+const ORDERING_DOC: ApiPropertyOptions = {
+  enum: ENDPOINT_ORDERINGS,
+  default: 'none',
+  description:
+    'partitioned: the deliveries of events with one partitionKey go one at a time, in the order the events were ' +
+    'accepted (each starts after the previous one ended); different keys, and events without a key, in parallel ' +
+    'up to maxInFlight. Applies to deliveries created after the change.',
+};
+const ON_FAILURE_DOC: ApiPropertyOptions = {
+  enum: ORDERING_ON_FAILURE,
+  default: 'skip',
+  description:
+    'With ordering partitioned, when a delivery fails for good. skip: the next one of its key goes (the failure ' +
+    'stays visible and can be redelivered). block: its key waits until that delivery is redelivered successfully ' +
+    'or skipped (GET /v1/endpoints/{id}/blocked-partitions, POST /v1/endpoints/{id}/partitions/skip); switching ' +
+    'to skip releases every blocked key.',
+};
+
+export const OrderingField = () =>
+  stacked(
+    ApiPropertyOptional(ORDERING_DOC),
+    OptionalNotNull(),
+    IsIn(ENDPOINT_ORDERINGS, { message: `must be one of ${ENDPOINT_ORDERINGS.join(', ')}` }),
+  );
+
+export const OnFailureField = () =>
+  stacked(
+    ApiPropertyOptional(ON_FAILURE_DOC),
+    OptionalNotNull(),
+    IsIn(ORDERING_ON_FAILURE, { message: `must be one of ${ORDERING_ON_FAILURE.join(', ')}` }),
+  );
 
 /** A signing secret of the caller's own (`secret` on create and on rotate); the service checks its format. */
 export const SecretField = (description: string) =>

@@ -1,10 +1,14 @@
 import { ApiProperty } from '@nestjs/swagger';
-import type {
-  CreatedEndpointView,
-  EndpointCircuitView,
-  EndpointView,
-  FilterTestView,
-  RawJson,
+import {
+  ENDPOINT_ORDERINGS,
+  ORDERING_ON_FAILURE,
+  type CreatedEndpointView,
+  type EndpointCircuitView,
+  type EndpointOrdering,
+  type EndpointView,
+  type FilterTestView,
+  type OrderingOnFailure,
+  type RawJson,
 } from '@tern/core';
 import { CIRCUIT_STATES, CircuitState } from '@tern/delivery-rules';
 
@@ -91,6 +95,15 @@ export class EndpointDto implements EndpointView {
     example: { type: 'order.paid', 'data.total': { $gte: 100 } },
   })
   filter: RawJson | null;
+
+  @ApiProperty({ enum: ENDPOINT_ORDERINGS, description: 'none, or one delivery at a time per partitionKey.' })
+  ordering: EndpointOrdering;
+
+  @ApiProperty({
+    enum: ORDERING_ON_FAILURE,
+    description: 'With ordering partitioned: skip or block a key whose delivery failed for good.',
+  })
+  onFailure: OrderingOnFailure;
 
   @ApiProperty({ type: EndpointCircuitDto })
   circuit: EndpointCircuitDto;

@@ -1,3 +1,4 @@
+import type { EndpointOrdering, OrderingOnFailure } from '@tern/core';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
 import {
@@ -7,6 +8,8 @@ import {
   FilterField,
   HeadersField,
   MaxInFlightField,
+  OnFailureField,
+  OrderingField,
   RateLimitField,
   UrlField,
 } from './endpoint-fields';
@@ -51,4 +54,10 @@ export class UpdateEndpointDto {
   /** The parsed value is ignored: the controller takes the member's text from the raw body (rawFilterText). */
   @FilterField()
   filter?: unknown;
+
+  @OrderingField()
+  ordering?: EndpointOrdering;
+
+  @OnFailureField()
+  onFailure?: OrderingOnFailure;
 }

@@ -1,6 +1,12 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsObject, IsOptional, IsString, Matches } from 'class-validator';
-import { EVENT_TYPE_PATTERN, IDEMPOTENCY_KEY_PATTERN } from '@tern/core';
+import {
+  EVENT_TYPE_PATTERN,
+  IDEMPOTENCY_KEY_PATTERN,
+  PARTITION_KEY_MAX_LENGTH,
+  PARTITION_KEY_PATTERN,
+  PARTITION_KEY_REASON,
+} from '@tern/core';
 import { DEFAULT_PRIORITY, PRIORITIES, Priority } from '@tern/delivery-rules';
 
 export const EVENT_TYPE_MESSAGE = 'must be 1-128 letters, digits, "_", ".", ":" or "-"';
@@ -49,6 +55,22 @@ export class CreateEventDto {
   @IsOptional()
   @IsIn(PRIORITIES, { message: `must be one of ${PRIORITIES.join(', ')}` })
   priority?: Priority;
+
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    description:
+      'Orders the deliveries to endpoints with ordering "partitioned": per endpoint, the deliveries of one key go one ' +
+      'at a time, in the order the events were accepted (a batch: its array order). Absent or null: unordered. ' +
+      'Part of the event for its idempotency key.',
+    example: 'customer-42',
+    minLength: 1,
+    maxLength: PARTITION_KEY_MAX_LENGTH,
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(PARTITION_KEY_PATTERN, { message: PARTITION_KEY_REASON })
+  partitionKey?: string | null;
 }
 
 /** The answer to POST /v1/events (Swagger only). */
@@ -61,6 +83,9 @@ export class AcceptedEventDto {
 
   @ApiProperty({ enum: PRIORITIES, example: DEFAULT_PRIORITY })
   priority: Priority;
+
+  @ApiProperty({ type: String, nullable: true, example: 'customer-42' })
+  partitionKey: string | null;
 
   @ApiProperty({ format: 'date-time' })
   createdAt: string;

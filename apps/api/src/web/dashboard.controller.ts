@@ -9,6 +9,7 @@ import {
   decodeCursor,
   DeliveriesQueryService,
   DeliveryActionsService,
+  PartitionsService,
   EndpointsService,
   EndpointUrlSearchService,
   EventsService,
@@ -66,6 +67,7 @@ export class DashboardController {
     private readonly queries: DeliveriesQueryService,
     private readonly actions: DeliveryActionsService,
     private readonly urlSearch: EndpointUrlSearchService,
+    private readonly partitions: PartitionsService,
   ) {}
 
   private get pageSize(): number {
@@ -233,7 +235,7 @@ export class DashboardController {
     const appId = await this.queries.applicationOf('endpoint', id);
     const status = statusParam(q);
     const cursor = param(q, 'cursor');
-    const [ep, stats, app, deliveries] = await Promise.all([
+    const [ep, stats, app, deliveries, blocked] = await Promise.all([
       this.endpoints.get(appId, id),
       this.queries.endpointStats({}, id),
       this.applications.get(appId),
@@ -243,6 +245,7 @@ export class DashboardController {
         this.pageSize,
         cursor,
       ),
+      this.partitions.blocked({}, id, this.pageSize),
     ]);
     const body = endpointPage({
       ep,
@@ -254,6 +257,7 @@ export class DashboardController {
       csrf: req.web?.csrf,
       role: session.role,
       recoverMax: this.config.RECOVER_MAX_DELIVERIES,
+      blocked,
     });
     this.renderer.page(req, res, { title: ep.url, body, nav: 'apps' });
   }
@@ -274,6 +278,20 @@ export class DashboardController {
           : `Re-queued ${count(requeued)} failed ${requeued === 1 ? 'delivery' : 'deliveries'} from ${window[1]}.` +
             (capped ? ' More are left: click Recover again.' : ''),
     });
+  }
+
+  @Post('endpoints/:id/partitions/skip')
+  async skipPartition(@Req() req: WebRequest, @Res() res: Response, @Param('id') id: string): Promise<void> {
+    const key = field(req, 'partitionKey');
+    const r = await attempt(() => this.partitions.skip({}, id, key));
+    this.renderer.redirect(
+      req,
+      res,
+      `/dashboard/endpoints/${id}`,
+      r.ok
+        ? { kind: 'ok', message: `Skipped: partition ${JSON.stringify(key)} goes on with its next delivery.` }
+        : { kind: 'error', message: `Not skipped: ${r.error.message}` },
+    );
   }
 
   // ---- deliveries ------------------------------------------------------------------------------------------

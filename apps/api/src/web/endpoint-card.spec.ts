@@ -26,6 +26,8 @@ function endpoint(circuit: EndpointCircuitView): EndpointView {
     maxInFlight: null,
     headers: {},
     filter: null,
+    ordering: 'none',
+    onFailure: 'skip',
     circuit,
     createdAt: '2026-12-01T00:00:00.000Z',
     updatedAt: '2026-12-01T00:00:00.000Z',

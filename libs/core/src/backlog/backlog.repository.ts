@@ -36,12 +36,17 @@ export class BacklogRepository {
         circuits: Partial<Record<string, number>> | null;
       }[]
     >`
-      SELECT (SELECT count(*) FROM deliveries WHERE status = 'pending' AND released_at IS NULL)::int AS releasable,
+      -- Releasable: unordered (deliveries_releasable_idx) and ordered (deliveries_partition_idx), each by its index.
+      SELECT ((SELECT count(*) FROM deliveries
+               WHERE status = 'pending' AND released_at IS NULL AND partition_key IS NULL)
+              + (SELECT count(*) FROM deliveries
+                 WHERE status = 'pending' AND released_at IS NULL AND partition_key IS NOT NULL))::int AS releasable,
              (SELECT count(*) FROM deliveries WHERE status = 'pending' AND released_at IS NOT NULL)::int
                AS outstanding,
              (SELECT EXTRACT(EPOCH FROM (now() - min(next_attempt_at)))::float8
                 FROM deliveries
-                WHERE status = 'pending' AND released_at IS NULL AND next_attempt_at <= now()) AS lag,
+                WHERE status = 'pending' AND released_at IS NULL AND partition_key IS NULL
+                  AND next_attempt_at <= now()) AS lag,
              (SELECT count(*) FROM deliveries WHERE status = 'pending')::int AS pending,
              (SELECT jsonb_object_agg(c.state, c.n) FROM (
                 SELECT coalesce(s.circuit_state::text, 'closed') AS state, count(*)::int AS n

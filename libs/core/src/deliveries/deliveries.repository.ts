@@ -415,11 +415,12 @@ export class DeliveriesRepository {
   ): Promise<{ eventId: string; deliveryId: string }> {
     const rows = await tx.$queryRaw<{ eventId: string; deliveryId: string }[]>`
       WITH target AS (
-        SELECT ${e.endpointId}::text AS id
+        -- A single-delivery event has no partition key: unordered whatever the endpoint's ordering.
+        SELECT ${e.endpointId}::text AS id, 'none'::endpoint_ordering AS ordering
       ), ins AS (
         INSERT INTO events (id, application_id, event_type, payload, idempotency_key, created_at)
         VALUES (${e.id}, ${e.applicationId}, ${e.eventType}, ${e.payloadJson}, NULL, now())
-        RETURNING id, application_id, event_type, created_at, priority
+        RETURNING id, application_id, event_type, created_at, priority, partition_key, partition_seq
       ), ${Prisma.raw(fanOutCtes('ev', 'ins', 'CROSS JOIN target ep', settings.deadlineSeconds))}
       SELECT event_id AS "eventId", id AS "deliveryId" FROM ev_dlv`;
     await notifyDispatcher(tx);

@@ -26,20 +26,25 @@ export function secondsSql(n: number): string {
   return `${n}::int * interval '1 second'`;
 }
 
+/** Starts `CASE … END`: the event's value when endpoint `ep` orders by partition key (else NULL). */
+const ORDERED_AT_FAN_OUT = `CASE WHEN ep.ordering = 'partitioned' AND i.partition_key IS NOT NULL THEN `;
+
 /**
  * CTE `<p>_dlv`: one pending delivery, due now and not released (so the dispatcher's to release: the releasable set
  * is the outbox), per endpoint `ep` joined to each row `i` of CTE `events` — columns id, application_id,
- * event_type, created_at, priority — by `join`, e.g. subscribedEndpointsJoin. The delivery copies the event's
- * priority (the releasable index orders by it). Returns id, event_id.
+ * event_type, created_at, priority, partition_key, partition_seq — by `join`, e.g. subscribedEndpointsJoin. The
+ * delivery copies the event's priority (the releasable index orders by it), and its partition key and sequence
+ * number only when the endpoint orders by them (ordering partitioned): a delivery with a partition key is ordered
+ * (deliveries_partition_idx), one without is not (deliveries_releasable_idx). Returns id, event_id.
  */
 export function fanOutCtes(p: string, events: string, join: string, deadlineSeconds: number): string {
   return `${p}_dlv AS (
         INSERT INTO deliveries (id, application_id, event_id, endpoint_id, event_type, status, attempt_count,
                                 next_attempt_at, deadline_at, created_at, updated_at,
-                                priority)
+                                priority, partition_key, partition_seq)
         SELECT tern_id('dlv'), i.application_id, i.id, ep.id, i.event_type, 'pending', 0,
                now(), i.created_at + ${secondsSql(deadlineSeconds)}, now(), now(),
-               i.priority
+               i.priority, ${ORDERED_AT_FAN_OUT}i.partition_key END, ${ORDERED_AT_FAN_OUT}i.partition_seq END
         FROM ${events} i ${join}
         RETURNING id, event_id
       )`;

@@ -9,6 +9,7 @@ import {
   perPriority,
   planRelease,
   PRIORITIES,
+  Priority,
   PrioritySchedule,
   ReleaseCandidate,
   splitByPriority,
@@ -17,6 +18,7 @@ import { Prisma, PrismaService } from '@tern/database';
 import { OPERATIONAL_EVENT } from '../operational/operational-events.model';
 import { OperationalEventInput, writeOperationalEvents } from '../operational/operational-events.sql';
 import type { ReleasedDelivery } from '../queue/queue.constants';
+import { ORDERED_ENDPOINTS_CTE, orderedHeadsCtes } from './ordered-release.sql';
 
 /** A batch of released deliveries of one endpoint: one job. */
 export interface ReleasedBatch {
@@ -75,6 +77,8 @@ interface CandidateRow {
   rate_limit_per_second: number | null;
   rate_tokens: number | null;
   rate_at: Date | null;
+  /** The endpoint has waiting ordered deliveries (a partition key): COUNTS_SQL counts its keys' heads. */
+  ordered: boolean;
   db_now: Date;
   kind: string;
   url: string;
@@ -95,6 +99,10 @@ interface LockedRow extends CandidateRow {
   in_flight: number;
   /** Due releasable deliveries per priority level, in PRIORITIES order (each counted up to the endpoint's cap). */
   due: number[];
+  /** Ordered endpoints: releasable key heads due now per level, in PRIORITIES order; null: none. */
+  ordered_due: number[] | null;
+  /** Ordered endpoints: ms until their earliest releasable head not yet due falls due; null: none. */
+  ordered_next_ms: number | null;
 }
 
 interface StateChange {
@@ -106,9 +114,10 @@ interface StateChange {
   circuit_probe_streak: number;
 }
 
-// Pending, not released: the releasable set (partial index deliveries_releasable_idx). Released and still pending:
+// Pending, not released, unordered: the releasable set (partial index deliveries_releasable_idx). Ordered deliveries
+// (a partition key) are released through their keys' heads (ordered-release.sql.ts). Released and still pending:
 // in flight (deliveries_released_idx).
-const RELEASABLE = `d.status = 'pending' AND d.released_at IS NULL`;
+const RELEASABLE = `d.status = 'pending' AND d.released_at IS NULL AND d.partition_key IS NULL`;
 const RELEASED = `d.status = 'pending' AND d.released_at IS NOT NULL`;
 
 /**
@@ -123,7 +132,7 @@ const CANDIDATES_SQL = `
     SELECT (SELECT d.endpoint_id FROM deliveries d
             WHERE ${RELEASABLE} AND d.endpoint_id > eps.endpoint_id ORDER BY d.endpoint_id LIMIT 1)
     FROM eps WHERE eps.endpoint_id IS NOT NULL
-  ), waiting AS MATERIALIZED (
+  ), ${ORDERED_ENDPOINTS_CTE}, ${orderedHeadsCtes('oeps')}, waiting AS MATERIALIZED (
     SELECT endpoint_id, min(next_at) AS next_at FROM (
       -- The earliest of each level's first entry: one index probe per level.
       SELECT eps.endpoint_id,
@@ -131,6 +140,9 @@ const CANDIDATES_SQL = `
                 SELECT min(d.next_attempt_at) AS next_at FROM deliveries d
                 WHERE d.endpoint_id = eps.endpoint_id AND d.priority = lv.priority AND ${RELEASABLE}) m) AS next_at
       FROM eps WHERE eps.endpoint_id IS NOT NULL
+      UNION ALL
+      -- Ordered endpoints: when their earliest releasable head falls due.
+      SELECT h.endpoint_id, min(h.next_attempt_at) FROM oheads h GROUP BY h.endpoint_id
       UNION ALL
       -- A circuit not closed whose endpoint has succeeded since (its probe, or a straggler) is judged now even
       -- with nothing left to send, so it closes (partial index endpoint_states_circuit_idx).
@@ -151,6 +163,7 @@ const CANDIDATES_SQL = `
          l.rate_tokens, l.rate_at, ep.kind::text AS kind, ep.url, ep.disabled, ep.failure_streak,
          l.circuit_state, l.circuit_opened_at, l.circuit_next_probe_at, l.circuit_cooldown_ms,
          l.circuit_probe_streak, ep.failing_since, l.priority_slot,
+         w.endpoint_id IN (SELECT endpoint_id FROM oeps) AS ordered,
          now() AS db_now
   FROM waiting w
   JOIN endpoints ep ON ep.id = w.endpoint_id
@@ -162,11 +175,17 @@ const CANDIDATES_SQL = `
  * starts: counted in CANDIDATES_SQL, a release another dispatcher committed after that snapshot and before this
  * one's lock (it held the row until its commit) was not seen, and both released up to the cap (two workers, cap 5:
  * 10 requests at once). Due work is counted only up to the endpoint's free credits (a black hole at its cap costs
- * no scan of its backlog), and never past the cycle's budget ($3).
+ * no scan of its backlog), and never past the cycle's budget ($3). For the ordered endpoints ($5), their keys'
+ * releasable heads due now per level, and when the first head not yet due falls due (ordered-release.sql.ts).
  */
 const COUNTS_SQL = `
-  SELECT e.endpoint_id, f.n AS in_flight, q.n AS due
-  FROM unnest($1::text[], $2::int[]) AS e(endpoint_id, max_in_flight)
+  WITH RECURSIVE e AS (
+    SELECT * FROM unnest($1::text[], $2::int[], $5::boolean[]) AS e(endpoint_id, max_in_flight, ordered)
+  ), oeps AS (
+    SELECT endpoint_id FROM e WHERE e.ordered
+  ), ${orderedHeadsCtes('oeps')}
+  SELECT e.endpoint_id, f.n AS in_flight, q.n AS due, o.n AS ordered_due, onext.ms AS ordered_next_ms
+  FROM e
   CROSS JOIN LATERAL (
     SELECT count(*)::int AS n FROM deliveries d WHERE d.endpoint_id = e.endpoint_id AND ${RELEASED}) f
   CROSS JOIN LATERAL (
@@ -176,7 +195,19 @@ const COUNTS_SQL = `
         SELECT 1 FROM deliveries d
         WHERE d.endpoint_id = e.endpoint_id AND d.priority = lv.priority
           AND ${RELEASABLE} AND d.next_attempt_at <= now()
-        LIMIT GREATEST(0, LEAST($3, e.max_in_flight - f.n))) x) c) q`;
+        LIMIT GREATEST(0, LEAST($3, e.max_in_flight - f.n))) x) c) q
+  -- Ordered endpoints: their releasable heads due now, per level…
+  LEFT JOIN LATERAL (
+    SELECT array_agg(c.n ORDER BY lv.ord) AS n
+    FROM unnest($4::event_priority[]) WITH ORDINALITY AS lv(priority, ord) CROSS JOIN LATERAL (
+      SELECT count(*)::int AS n FROM oheads h
+      WHERE h.endpoint_id = e.endpoint_id AND h.priority = lv.priority AND h.next_attempt_at <= now()) c
+    WHERE e.ordered) o ON true
+  -- …and when the earliest of those not due yet falls due (a retry holding its key): the endpoint itself counts as
+  -- due now while it has other work, and the retry must not wait for the next poll.
+  LEFT JOIN LATERAL (
+    SELECT (EXTRACT(EPOCH FROM (min(h.next_attempt_at) - now())) * 1000)::float8 AS ms FROM oheads h
+    WHERE e.ordered AND h.endpoint_id = e.endpoint_id AND h.next_attempt_at > now()) onext ON true`;
 
 /**
  * Releases the planned number of due deliveries per endpoint and priority level ($2: splitByPriority's shares),
@@ -186,22 +217,44 @@ const COUNTS_SQL = `
  * after this release. The release token is released_at as text (what the claim compares).
  */
 const RELEASE_SQL = `
-  WITH g AS (
+  WITH RECURSIVE g AS (
     SELECT * FROM jsonb_to_recordset($1::jsonb)
       AS g(endpoint_id text, tokens float8, limited boolean, priority_slot int)
   ), lv AS (
-    SELECT * FROM jsonb_to_recordset($2::jsonb) AS lv(endpoint_id text, priority event_priority, n int)
+    SELECT * FROM jsonb_to_recordset($2::jsonb)
+      AS lv(endpoint_id text, priority event_priority, n int, ordered boolean)
   ), picked AS (
-    SELECT p.id FROM lv CROSS JOIN LATERAL (
+    SELECT p.id FROM (SELECT * FROM lv WHERE NOT lv.ordered) lv CROSS JOIN LATERAL (
       SELECT d.id FROM deliveries d
       WHERE d.endpoint_id = lv.endpoint_id AND d.priority = lv.priority AND ${RELEASABLE}
         AND d.next_attempt_at <= now()
       ORDER BY d.next_attempt_at, d.id LIMIT lv.n FOR UPDATE SKIP LOCKED) p
+  ), oeps AS (
+    SELECT DISTINCT endpoint_id FROM lv WHERE lv.ordered
+  ), ${orderedHeadsCtes('oeps')}, picked_ordered AS (
+    -- Endpoints with ordered work: each level's share from its unordered due deliveries and its keys' heads
+    -- (recomputed here, under the endpoint's state lock: what another dispatcher released or a redelivery made
+    -- pending since the candidates were read is seen), oldest due first; one head per key at most.
+    SELECT d.id FROM deliveries d
+    WHERE d.id = ANY (ARRAY(
+        SELECT p.id FROM (SELECT * FROM lv WHERE lv.ordered) lv CROSS JOIN LATERAL (
+          SELECT u.id FROM (
+            (SELECT d.id, d.next_attempt_at FROM deliveries d
+             WHERE d.endpoint_id = lv.endpoint_id AND d.priority = lv.priority AND ${RELEASABLE}
+               AND d.next_attempt_at <= now()
+             ORDER BY d.next_attempt_at, d.id LIMIT lv.n)
+            UNION ALL
+            SELECT h.id, h.next_attempt_at FROM oheads h
+            WHERE h.endpoint_id = lv.endpoint_id AND h.priority = lv.priority AND h.next_attempt_at <= now()
+          ) u ORDER BY u.next_attempt_at, u.id LIMIT lv.n) p))
+      AND d.status = 'pending' AND d.released_at IS NULL
+    FOR UPDATE SKIP LOCKED
   ), rel AS (
     -- By primary key, through an array: joined to picked (estimated at 100 rows × LIMIT per row), the planner chose
     -- a hash join over a sequential scan of deliveries on a mid-sized table (300,000 rows, 200 released, busy
     -- machine: 520–710 ms, against 86–216 ms so).
-    UPDATE deliveries d SET released_at = now() WHERE d.id = ANY (ARRAY(SELECT id FROM picked))
+    UPDATE deliveries d SET released_at = now()
+    WHERE d.id = ANY (ARRAY(SELECT id FROM picked UNION ALL SELECT id FROM picked_ordered))
     RETURNING d.id, d.endpoint_id, d.priority, d.released_at::text AS token,
               (EXTRACT(EPOCH FROM d.released_at) * 1000)::float8 AS released_ms
   ), st AS (
@@ -232,6 +285,10 @@ export class DispatchRepository {
   ): Promise<DispatchCycle> {
     return this.prisma.$transaction(
       async (tx) => {
+        // The ordered heads' recursive skip scan is estimated far above its cost (a worktable of 1,000 rows per
+        // step), enough to trigger JIT compilation: 1–3 s per statement on a busy machine, for statements that run
+        // in milliseconds. These statements never gain from JIT.
+        await tx.$executeRawUnsafe(`SET LOCAL jit = off`);
         const rows = await tx.$queryRawUnsafe<CandidateRow[]>(
           CANDIDATES_SQL,
           limits.endpoints,
@@ -253,6 +310,8 @@ export class DispatchRepository {
           dueNow.filter((r) => r.locked),
           limits,
         );
+        for (const r of locked)
+          if (r.ordered_next_ms !== null) waitingMs.push(Math.max(1, r.ordered_next_ms));
         const judged = locked.map((r) => judge(r, now, limits));
         for (const j of judged) {
           const probeAt = j.circuit.state === 'closed' ? null : j.circuit.nextProbeAt;
@@ -279,7 +338,7 @@ export class DispatchRepository {
           applicationId: r.application_id,
           maxInFlight: r.max_in_flight,
           inFlight: r.in_flight,
-          due: r.due.reduce((sum, n) => sum + n, 0),
+          due: [...r.due, ...(r.ordered_due ?? [])].reduce((sum, n) => sum + n, 0),
           rateLimitPerSecond: r.rate_limit_per_second,
           bucket: { tokens: r.rate_tokens ?? 0, at: r.rate_at },
           circuitAllowance: allowance,
@@ -302,12 +361,16 @@ export class DispatchRepository {
         const slotOf = (endpointId: string) => rowOf.get(endpointId)?.priority_slot ?? 0;
         const levels = plan.flatMap((p) => {
           const r = rowOf.get(p.endpointId);
-          const due = perPriority((l) => r?.due[PRIORITIES.indexOf(l)] ?? 0);
+          const at = (counts: number[] | null | undefined, l: Priority) =>
+            counts?.[PRIORITIES.indexOf(l)] ?? 0;
+          const due = perPriority((l) => at(r?.due, l) + at(r?.ordered_due, l));
           const split = splitByPriority(p.n, due, limits.priorities, slotOf(p.endpointId));
+          const ordered = (r?.ordered_due ?? []).some((n) => n > 0);
           return PRIORITIES.filter((l) => split[l] > 0).map((l) => ({
             endpoint_id: p.endpointId,
             priority: l,
             n: split[l],
+            ordered,
           }));
         });
         const released = await tx.$queryRawUnsafe<
@@ -340,18 +403,27 @@ async function withCounts(
   limits: DispatchLimits,
 ): Promise<LockedRow[]> {
   if (locked.length === 0) return [];
-  const counts = await tx.$queryRawUnsafe<{ endpoint_id: string; in_flight: number; due: number[] }[]>(
+  const counts = await tx.$queryRawUnsafe<
+    Pick<LockedRow, 'endpoint_id' | 'in_flight' | 'due' | 'ordered_due' | 'ordered_next_ms'>[]
+  >(
     COUNTS_SQL,
     locked.map((r) => r.endpoint_id),
     locked.map((r) => r.max_in_flight),
     limits.budget,
     [...PRIORITIES],
+    locked.map((r) => r.ordered),
   );
   const byId = new Map(counts.map((c) => [c.endpoint_id, c]));
   return locked.map((r) => {
     // One row per endpoint asked; were one missing, the endpoint gets no credit this cycle rather than a full cap.
     const c = byId.get(r.endpoint_id);
-    return { ...r, in_flight: c?.in_flight ?? r.max_in_flight, due: c?.due ?? PRIORITIES.map(() => 0) };
+    return {
+      ...r,
+      in_flight: c?.in_flight ?? r.max_in_flight,
+      due: c?.due ?? PRIORITIES.map(() => 0),
+      ordered_due: c?.ordered_due ?? null,
+      ordered_next_ms: c?.ordered_next_ms ?? null,
+    };
   });
 }
 

@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { Prisma, PrismaService } from '@tern/database';
 import { AppConfig } from '@tern/config';
 import { keysetAfter, newestFirst, PageCursor } from '../common/pagination';
-import { failDeliverySetSql } from '../deliveries/delivery-writes.sql';
+import { failDeliverySetSql, notifyDispatcher } from '../deliveries/delivery-writes.sql';
+import type { EndpointOrdering, OrderingOnFailure } from '../ordering/ordering.model';
 import { OPERATIONAL_EVENT } from '../operational/operational-events.model';
 import { writeOperationalEvents } from '../operational/operational-events.sql';
 import { ENDPOINT_CHANGED_CHANNEL } from '../queue/queue.constants';
@@ -33,6 +34,8 @@ export interface EndpointRecord {
   headers: Record<string, string>;
   /** The payload filter's JSON text as the application sent it; null = every event. */
   filter: string | null;
+  ordering: EndpointOrdering;
+  onFailure: OrderingOnFailure;
   /** The circuit breaker, from endpoint_states (closed when the dispatcher has no row for the endpoint yet). */
   circuit: EndpointCircuit;
   createdAt: Date;
@@ -67,6 +70,8 @@ export interface NewEndpoint {
   headers: Record<string, string>;
   /** Checked JSON text (payload-filter.ts); null = none. */
   filter: string | null;
+  ordering: EndpointOrdering;
+  onFailure: OrderingOnFailure;
 }
 
 /** A standard endpoint's filter, for the fan-out (EndpointFilterCache). */
@@ -92,6 +97,8 @@ export interface EndpointChanges {
   filter?: string | null;
   disabled?: boolean;
   disabledReason?: string | null;
+  ordering?: EndpointOrdering;
+  onFailure?: OrderingOnFailure;
 }
 
 /** An endpoint_secrets row to insert (already encrypted). */
@@ -174,6 +181,8 @@ function toRecord(r: EndpointRow, cipher: EndpointHeadersCipher): EndpointRecord
     maxInFlight: r.maxInFlight,
     headers: headersOf(r, cipher),
     filter: r.filter,
+    ordering: r.ordering,
+    onFailure: r.onFailure,
     circuit: circuitOf(r.state),
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
@@ -307,6 +316,11 @@ export class EndpointsRepository {
       }
       const row = await tx.endpoint.update({ where: { id }, data, include: ENDPOINT_CIRCUIT_INCLUDE });
       if (disabled === true) await failPendingDeliveries(tx, id, ENDPOINT_DISABLED_ERROR);
+      if (changes.onFailure === 'skip') {
+        // Skip mode keeps no blocks: every key blocked until now may go on (the dispatcher is told).
+        const unblocked = await tx.$executeRaw`DELETE FROM partition_blocks WHERE endpoint_id = ${id}`;
+        if (unblocked > 0) await notifyDispatcher(tx);
+      }
       if (disabled === true && !current.disabled) {
         await this.announceDisabled(
           tx,

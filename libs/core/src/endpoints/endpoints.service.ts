@@ -22,6 +22,12 @@ import type { EndpointCircuit } from './endpoint-circuit';
 import { EVENT_TYPE_PATTERN, checkEndpointHeaders, checkEndpointUrl } from './endpoint-rules';
 import { EndpointFilterCache, STORED_FILTER_LIMITS } from './endpoint-filter-cache';
 import { checkFilterText } from './endpoint-filter-rules';
+import {
+  DEFAULT_ENDPOINT_ORDERING,
+  DEFAULT_ORDERING_ON_FAILURE,
+  EndpointOrdering,
+  OrderingOnFailure,
+} from '../ordering/ordering.model';
 import { EndpointChanges, EndpointKind, EndpointRecord, EndpointsRepository } from './endpoints.repository';
 
 /**
@@ -53,6 +59,10 @@ export interface EndpointView {
   headers: Record<string, string>;
   /** The payload filter as the application sent it (serialised byte for byte by stringifyWithRawJson); null = none. */
   filter: RawJson | null;
+  /** none, or partitioned: one delivery at a time per event partitionKey. */
+  ordering: EndpointOrdering;
+  /** With ordering partitioned: what a delivery that failed for good does to its key (skip or block). */
+  onFailure: OrderingOnFailure;
   circuit: EndpointCircuitView;
   createdAt: string;
   updatedAt: string;
@@ -77,6 +87,8 @@ export interface CreateEndpointInput {
   headers?: Record<string, string>;
   /** The payload filter's JSON text as sent; absent or null = none. */
   filter?: string | null;
+  ordering?: EndpointOrdering;
+  onFailure?: OrderingOnFailure;
   /** The customer's own "whsec_…" secret; generated when absent. */
   secret?: string;
 }
@@ -95,6 +107,9 @@ export interface UpdateEndpointInput {
   headers?: Record<string, string>;
   /** The payload filter's JSON text as sent; null clears it. */
   filter?: string | null;
+  ordering?: EndpointOrdering;
+  /** Switching to skip releases every key blocked until then. */
+  onFailure?: OrderingOnFailure;
 }
 
 /** POST /v1/endpoints/:id/filter/test: an event to try, and optionally a filter to try instead of the stored one. */
@@ -161,6 +176,8 @@ export class EndpointsService {
         maxInFlight: input.maxInFlight ?? null,
         headers,
         filter,
+        ordering: input.ordering ?? DEFAULT_ENDPOINT_ORDERING,
+        onFailure: input.onFailure ?? DEFAULT_ORDERING_ON_FAILURE,
       },
       secret.row,
       this.config.MAX_ENDPOINTS_PER_APPLICATION,
@@ -213,6 +230,8 @@ export class EndpointsService {
     if (input.filter !== undefined) {
       changes.filter = input.filter === null ? null : this.checkFilter(input.filter, problems);
     }
+    if (input.ordering !== undefined) changes.ordering = input.ordering;
+    if (input.onFailure !== undefined) changes.onFailure = input.onFailure;
     if (input.disabledReason !== undefined) {
       if (input.disabled !== true) {
         problems.push({ field: 'disabledReason', reason: 'is only accepted together with "disabled": true' });
@@ -383,6 +402,8 @@ function toView(r: EndpointRecord): EndpointView {
     maxInFlight: r.maxInFlight,
     headers: r.headers,
     filter: r.filter === null ? null : new RawJson(r.filter),
+    ordering: r.ordering,
+    onFailure: r.onFailure,
     circuit: toCircuitView(r.circuit),
     createdAt: r.createdAt.toISOString(),
     updatedAt: r.updatedAt.toISOString(),

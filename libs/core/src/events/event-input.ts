@@ -16,6 +16,8 @@ export interface NewEventInput {
   idempotencyKey?: string;
   /** `high`, `normal` or `low` (PRIORITIES); absent: DEFAULT_PRIORITY. */
   priority?: string;
+  /** Orders the event's deliveries to endpoints with ordering partitioned (PARTITION_KEY_PATTERN); absent or null: none. */
+  partitionKey?: string | null;
 }
 
 export function isPlainObject(v: unknown): v is Record<string, unknown> {

@@ -15,6 +15,8 @@ export interface NewEventRow {
   payloadJson: string;
   idempotencyKey: string | null;
   priority: Priority;
+  /** Null: unordered. */
+  partitionKey: string | null;
 }
 
 /** An event just written, or found again by its idempotency key. */
@@ -22,6 +24,7 @@ export interface EventSummaryRecord {
   id: string;
   eventType: string;
   priority: Priority;
+  partitionKey: string | null;
   createdAt: Date;
   deliveryCount: number;
   /** Deliveries an endpoint's filter left out (0 for an event found again by its key). */
@@ -62,6 +65,7 @@ export interface EventRecord {
   id: string;
   eventType: string;
   priority: Priority;
+  partitionKey: string | null;
   idempotencyKey: string | null;
   createdAt: Date;
 }
@@ -92,6 +96,16 @@ export interface EventListFilter {
   /** Exclusive. */
   until?: Date;
 }
+
+/** The columns of an EventRecord (list and detail). */
+const EVENT_RECORD_SELECT = {
+  id: true,
+  eventType: true,
+  priority: true,
+  partitionKey: true,
+  idempotencyKey: true,
+  createdAt: true,
+} as const;
 
 @Injectable()
 export class EventsRepository {
@@ -206,11 +220,7 @@ export class EventsRepository {
     const row = await this.prisma.event.findFirst({
       where: { id, applicationId },
       select: {
-        id: true,
-        eventType: true,
-        priority: true,
-        idempotencyKey: true,
-        createdAt: true,
+        ...EVENT_RECORD_SELECT,
         payload: true,
         deliveries: {
           select: {
@@ -249,7 +259,7 @@ export class EventsRepository {
         ...(filter.since || filter.until ? { createdAt } : {}),
         ...keysetAfter(after),
       },
-      select: { id: true, eventType: true, priority: true, idempotencyKey: true, createdAt: true },
+      select: EVENT_RECORD_SELECT,
       orderBy: newestFirst(),
       take: limit + 1,
     });
@@ -281,18 +291,22 @@ export class EventsRepository {
     const payloads = events.map((e) => e.payloadJson);
     const keys = events.map((e) => e.idempotencyKey);
     const priorities = events.map((e) => e.priority);
+    const partitionKeys = events.map((e) => e.partitionKey);
     return Prisma.sql`
-      WITH input AS (
-        SELECT * FROM unnest(${appIds}::text[], ${ids}::text[], ${types}::text[], ${payloads}::text[], ${keys}::text[],
-                             ${priorities}::event_priority[])
-          WITH ORDINALITY AS t(application_id, id, event_type, payload, idempotency_key, priority, ord)
+      WITH input AS MATERIALIZED (
+        -- partition_seq in the rows' order (unnest returns them in array order): a batch keeps its order in a key.
+        SELECT t.*, CASE WHEN t.partition_key IS NOT NULL THEN nextval('partition_seq') END AS partition_seq
+        FROM unnest(${appIds}::text[], ${ids}::text[], ${types}::text[], ${payloads}::text[], ${keys}::text[],
+                    ${priorities}::event_priority[], ${partitionKeys}::text[])
+          WITH ORDINALITY AS t(application_id, id, event_type, payload, idempotency_key, priority, partition_key, ord)
       ), ins AS (
-        INSERT INTO events (id, application_id, event_type, payload, idempotency_key, created_at, priority)
-        SELECT id, application_id, event_type, payload, idempotency_key, now(), priority
+        INSERT INTO events (id, application_id, event_type, payload, idempotency_key, created_at, priority,
+                            partition_key, partition_seq)
+        SELECT id, application_id, event_type, payload, idempotency_key, now(), priority, partition_key, partition_seq
         -- Keys in one global order: concurrent statements with overlapping keys wait, never deadlock.
         FROM input ORDER BY application_id, idempotency_key, ord
         ON CONFLICT (application_id, idempotency_key) DO NOTHING
-        RETURNING id, application_id, event_type, created_at, priority
+        RETURNING id, application_id, event_type, created_at, priority, partition_key, partition_seq
       ), known_filters AS (
         SELECT * FROM unnest(${filters.knownEndpointIds}::text[], ${filters.knownDigests}::text[]) AS k(id, digest)
       ), ${Prisma.raw(filterGuardCtes('SELECT application_id FROM input', 'known_filters'))}, filtered_out AS (
@@ -307,8 +321,8 @@ export class EventsRepository {
           AND ${Prisma.raw(subscribedEndpointSql('ep', 'i.application_id', 'i.event_type', 'standard'))}
         GROUP BY x.event_id
       )
-      SELECT i.id, i.event_type AS "eventType", i.priority::text AS priority, i.created_at AS "createdAt",
-             coalesce(c.n, 0) AS "deliveryCount", coalesce(f.n, 0) AS "filteredCount"
+      SELECT i.id, i.event_type AS "eventType", i.priority::text AS priority, i.partition_key AS "partitionKey",
+             i.created_at AS "createdAt", coalesce(c.n, 0) AS "deliveryCount", coalesce(f.n, 0) AS "filteredCount"
       FROM ins i LEFT JOIN counts c ON c.event_id = i.id LEFT JOIN filtered f ON f.event_id = i.id
       CROSS JOIN filter_guard`;
   }
@@ -333,7 +347,8 @@ function heldKeys(
 ): Promise<KeyedEventRecord[]> {
   if (keys.length === 0) return Promise.resolve([]);
   return db.$queryRaw<KeyedEventRecord[]>`
-    SELECT e.id, e.event_type AS "eventType", e.priority::text AS priority, e.created_at AS "createdAt",
+    SELECT e.id, e.event_type AS "eventType", e.priority::text AS priority, e.partition_key AS "partitionKey",
+           e.created_at AS "createdAt",
            e.idempotency_key AS "idempotencyKey", e.payload,
            e.created_at < now() - ${windowSeconds}::int * interval '1 second' AS expired,
            (SELECT count(*) FROM deliveries d WHERE d.event_id = e.id)::int AS "deliveryCount"

@@ -12,6 +12,7 @@ import { isId, newId } from '../common/ids';
 import { Page, PageCursor, toPage } from '../common/pagination';
 import { ApplicationFilters, EndpointFilterCache } from '../endpoints/endpoint-filter-cache';
 import { EVENT_TYPE_PATTERN } from '../endpoints/endpoint-rules';
+import { isPartitionKey, PARTITION_KEY_REASON } from '../ordering/ordering.model';
 import { IDEMPOTENCY_KEY_PATTERN, NewEventInput } from './event-input';
 import {
   EventListFilter,
@@ -227,6 +228,10 @@ export class EventsService implements OnModuleDestroy {
       if (!isPriority(priority)) {
         problems.push({ field: `${p}priority`, reason: `must be one of ${PRIORITIES.join(', ')}` });
       }
+      const partitionKey = input.partitionKey ?? null;
+      if (partitionKey !== null && !isPartitionKey(partitionKey)) {
+        problems.push({ field: `${p}partitionKey`, reason: PARTITION_KEY_REASON });
+      }
       const payload =
         typeof input.payload === 'string'
           ? checkPayloadText(input.payload, this.limits, `${p}payload`, input.payloadTree)
@@ -243,6 +248,7 @@ export class EventsService implements OnModuleDestroy {
         payloadJson: payload.ok ? payload.text : '',
         idempotencyKey: key ?? null,
         priority: isPriority(priority) ? priority : DEFAULT_PRIORITY,
+        partitionKey: isPartitionKey(partitionKey) ? partitionKey : null,
       };
     });
     if (tooLarge.length > 0) {
@@ -370,13 +376,14 @@ function assertSameEvents(rows: NewEventRow[], held: KeyedEventRecord[]): void {
 
 /**
  * A repeated idempotency key must come with the same event: the same type, the same payload text (byte for
- * byte, as it is stored) and the same priority. Otherwise the producer is told (409) instead of silently getting the original back.
+ * byte, as it is stored), the same priority and the same partition key. Otherwise the producer is told (409) instead of silently getting the original back.
  */
 function assertSameEvent(row: NewEventRow, held: KeyedEventRecord): void {
   const differs = [
     ...(held.eventType !== row.eventType ? ['eventType'] : []),
     ...(held.payload !== row.payloadJson ? ['payload'] : []),
     ...(held.priority !== row.priority ? ['priority'] : []),
+    ...(held.partitionKey !== row.partitionKey ? ['partitionKey'] : []),
   ];
   if (differs.length === 0) return;
   throw new ConflictError(

@@ -8,6 +8,8 @@ export interface AcceptedEventView {
   id: string;
   eventType: string;
   priority: Priority;
+  /** Orders its deliveries to endpoints with ordering partitioned; null: unordered. */
+  partitionKey: string | null;
   createdAt: string;
   deliveryCount: number;
 }
@@ -21,6 +23,7 @@ export interface EventListItemView {
   id: string;
   eventType: string;
   priority: Priority;
+  partitionKey: string | null;
   idempotencyKey: string | null;
   createdAt: string;
 }
@@ -49,6 +52,7 @@ export function toAcceptedEventView(r: EventSummaryRecord): AcceptedEventView {
     id: r.id,
     eventType: r.eventType,
     priority: r.priority,
+    partitionKey: r.partitionKey,
     createdAt: r.createdAt.toISOString(),
     deliveryCount: r.deliveryCount,
   };
@@ -59,6 +63,7 @@ export function toEventListItemView(r: EventRecord): EventListItemView {
     id: r.id,
     eventType: r.eventType,
     priority: r.priority,
+    partitionKey: r.partitionKey,
     idempotencyKey: r.idempotencyKey,
     createdAt: r.createdAt.toISOString(),
   };

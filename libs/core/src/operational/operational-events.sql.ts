@@ -31,7 +31,7 @@ export function operationalEventCtes(source: string, deadlineSeconds: number): s
       ), ops_ev AS (
         INSERT INTO events (id, application_id, event_type, payload, idempotency_key, created_at)
         SELECT id, application_id, event_type, payload, NULL, now() FROM ops_in
-        RETURNING id, application_id, event_type, created_at, priority
+        RETURNING id, application_id, event_type, created_at, priority, partition_key, partition_seq
       ), ${fanOutCtes('ops', 'ops_ev', subscribedEndpointsJoin('operational'), deadlineSeconds)}`;
 }
 

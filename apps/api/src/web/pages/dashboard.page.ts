@@ -1,5 +1,6 @@
 import type {
   ApplicationView,
+  BlockedPartitionPageView,
   DeliveryStatus,
   DeliveryView,
   EndpointStatsView,
@@ -263,8 +264,10 @@ export function endpointPage(vm: {
   csrf: string | null | undefined;
   role: string;
   recoverMax: number;
+  /** Keys of a block-mode ordered endpoint held by a failed delivery (first page). */
+  blocked: BlockedPartitionPageView;
 }): Html {
-  const { ep, stats, app, deliveries, status, cursor, csrf, role, recoverMax } = vm;
+  const { ep, stats, app, deliveries, status, cursor, csrf, role, recoverMax, blocked } = vm;
   const path = LINKS.endpoint(ep.id);
   const headerNames = Object.keys(ep.headers);
   return html`${pageHead(
@@ -297,6 +300,12 @@ export function endpointPage(vm: {
               : html`<span class="faint">default (ENDPOINT_MAX_IN_FLIGHT)</span>`,
           ],
           [
+            'Ordering',
+            ep.ordering === 'partitioned'
+              ? html`per partition key · on failure: ${ep.onFailure}`
+              : html`<span class="faint">none</span>`,
+          ],
+          [
             'Custom headers',
             headerNames.length
               ? html`<span class="mono small">${headerNames.join(', ')}</span>
@@ -312,6 +321,7 @@ export function endpointPage(vm: {
         ${endpointHealthDetails(stats)}
       </section>
     </div>
+    ${blockedPartitionsCard(path, blocked, csrf)}
     <section class="card">
       <h3>Recover failed deliveries</h3>
       <form class="filters" method="post" action="${path}/recover">
@@ -328,6 +338,50 @@ export function endpointPage(vm: {
     ${statusTabs(path, {}, status)}
     ${deliveriesTable(deliveries.data, LINKS, { showApplication: false, showEndpoint: false })}
     ${pager(path, { status }, deliveries.nextCursor, cursor !== undefined)}`;
+}
+
+/** Blocked keys with a Skip button each (nothing when none is blocked). */
+function blockedPartitionsCard(
+  path: string,
+  blocked: BlockedPartitionPageView,
+  csrf: string | null | undefined,
+): Html | string {
+  if (blocked.data.length === 0) return '';
+  return html`<section class="card">
+    <h3>Blocked partition keys</h3>
+    <p class="faint small">
+      Each key waits on a delivery that failed for good. Redeliver it (its success resumes the key) or skip it
+      (it stays failed; the key's next delivery goes).
+    </p>
+    <table>
+      <thead>
+        <tr>
+          <th>Key</th>
+          <th>Blocking delivery</th>
+          <th>Since</th>
+          <th></th>
+        </tr>
+      </thead>
+      <tbody>
+        ${blocked.data.map(
+          (b) =>
+            html`<tr>
+              <td class="mono">${b.partitionKey}</td>
+              <td>${idLink(b.deliveryId, LINKS.delivery(b.deliveryId))} ${badge(b.deliveryStatus)}</td>
+              <td>${when(b.since)}</td>
+              <td>
+                <form method="post" action="${path}/partitions/skip">
+                  ${csrfField(csrf)}
+                  <input type="hidden" name="partitionKey" value="${b.partitionKey}" />
+                  <button class="btn" type="submit" data-testid="skip-partition">Skip</button>
+                </form>
+              </td>
+            </tr>`,
+        )}
+      </tbody>
+    </table>
+    ${blocked.nextCursor ? html`<p class="faint small">More keys are blocked: see the API (blocked-partitions).</p>` : ''}
+  </section>`;
 }
 
 function appHead(id: string, name: string, createdAt: string, active: 'endpoints' | 'events'): Html {
