@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { AppConfig } from '@tern/config';
-import { DispatchCycle, DispatchLimits, DispatchRepository, ReleasedBatch } from '@tern/core';
+import {
+  DispatchCycle,
+  DispatchLimits,
+  DispatchRepository,
+  ORDERED_ENDPOINTS_CTE,
+  orderedHeadsCtes,
+  ReleasedBatch,
+} from '@tern/core';
 import { PrismaService } from '@tern/database';
 import { Priority, prioritySchedule } from '@tern/delivery-rules';
 import { createScratchDatabase, sql, waitFor } from '../support/scratch-db';
@@ -526,6 +533,45 @@ describe('DispatchRepository: release cycles (real database)', () => {
     );
     return order.map((r) => r.id);
   }
+
+  it('ordered heads come from their index probes: no scan of deliveries, one head per key, lowest sequence', async () => {
+    // The planner estimates the recursive okeys CTE at thousands of rows: joined to deliveries again by id, it
+    // chose a hash join over a sequential scan of the table — most of an ordered cycle's time, growing with the
+    // table (bench, ordered endpoint with 100 keys: 0.41 × the unordered throughput before, 1.07 after).
+    const app = await application();
+    const ep = await orderedEndpoint(app, 'skip', 200);
+    await sql(
+      url,
+      `WITH ev AS MATERIALIZED (
+         SELECT tern_id('evt') AS id, nextval('partition_seq') AS seq, 'k' || (g % 100) AS k
+         FROM generate_series(1, 20000) g
+       ), evi AS (
+         INSERT INTO events (id, application_id, event_type, payload, partition_key, partition_seq)
+         SELECT id, $1, 't', '{}', k, seq FROM ev RETURNING id
+       )
+       INSERT INTO deliveries (id, application_id, event_id, endpoint_id, event_type, status, next_attempt_at,
+                               deadline_at, partition_key, partition_seq)
+       SELECT tern_id('dlv'), $1, ev.id, $2, 't', 'pending', now(), now() + interval '1 day', ev.k, ev.seq
+       FROM ev JOIN evi ON evi.id = ev.id`,
+      [app, ep],
+    );
+    await sql(url, `ANALYZE deliveries`);
+    // As the dispatcher's statements use them: for the endpoints the skip scan finds (oeps).
+    const heads = `WITH RECURSIVE ${ORDERED_ENDPOINTS_CTE}, ${orderedHeadsCtes('oeps')}
+                   SELECT id, partition_key FROM oheads`;
+    const plan = await sql<{ 'QUERY PLAN': string }>(url, `EXPLAIN ${heads}`);
+    const text = plan.map((r) => r['QUERY PLAN']).join('\n');
+    assert.doesNotMatch(text, /Seq Scan on deliveries/, text);
+    const got = await sql<{ id: string; partition_key: string }>(url, heads);
+    const lowest = await sql<{ id: string }>(
+      url,
+      `SELECT DISTINCT ON (partition_key) id FROM deliveries WHERE endpoint_id = $1
+       ORDER BY partition_key, partition_seq`,
+      [ep],
+    );
+    assert.equal(got.length, 100);
+    assert.deepEqual(got.map((r) => r.id).sort(), lowest.map((r) => r.id).sort());
+  });
 
   /** What the worker's record does to a released delivery: ends it (or schedules a retry in `retryInMs`). */
   async function ended(id: string, status: 'succeeded' | 'failed' | 'pending', retryInMs = 0): Promise<void> {

@@ -30,6 +30,7 @@ export * from './delivery/endpoint-config-cache';
 export * from './delivery/reconciler.service';
 export * from './dispatch/dispatch.repository';
 export * from './dispatch/dispatcher.service';
+export * from './dispatch/ordered-release.sql';
 export * from './events/event-input';
 export * from './events/payload-text';
 export * from './events/events.repository';
