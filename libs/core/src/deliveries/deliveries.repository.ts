@@ -182,8 +182,24 @@ export class DeliveriesRepository {
       ORDER BY a.started_at DESC, a.id DESC LIMIT ${limit + 1}::int`;
   }
 
-  async findDeliveryDetail(scope: QueryScope, id: string): Promise<DeliveryDetailRow | null> {
-    const rows = await this.prisma.$queryRaw<
+  /**
+   * The delivery, its event, endpoint and attempts as of one moment: both statements read one snapshot (REPEATABLE
+   * READ, read only). Read in two snapshots, a record committed between them showed a delivery still pending next
+   * to its succeeded attempt.
+   */
+  findDeliveryDetail(scope: QueryScope, id: string): Promise<DeliveryDetailRow | null> {
+    return this.prisma.$transaction((tx) => this.readDeliveryDetail(tx, scope, id), {
+      isolationLevel: Prisma.TransactionIsolationLevel.RepeatableRead,
+    });
+  }
+
+  private async readDeliveryDetail(
+    tx: Prisma.TransactionClient,
+    scope: QueryScope,
+    id: string,
+  ): Promise<DeliveryDetailRow | null> {
+    await tx.$executeRaw`SET TRANSACTION READ ONLY`;
+    const rows = await tx.$queryRaw<
       (DeliveryRow & {
         evType: string;
         evPayload: string;
@@ -199,7 +215,7 @@ export class DeliveriesRepository {
       WHERE d.id = ${id} ${this.scoped('d', scope)}`;
     const r = rows[0];
     if (!r) return null;
-    const attempts = await this.prisma.$queryRaw<AttemptRow[]>`
+    const attempts = await tx.$queryRaw<AttemptRow[]>`
       SELECT ${ATTEMPT_COLUMNS} FROM attempts a WHERE a.delivery_id = ${id}
       ORDER BY a.number, a.started_at, a.id`;
     const { evType, evPayload, evCreatedAt, epUrl, ...delivery } = r;
