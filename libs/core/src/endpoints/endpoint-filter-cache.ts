@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '@tern/config';
-import { FilteredEndpoint, FilterLimits, validateFilter } from '@tern/delivery-rules';
+import { FilteredEndpoint } from '@tern/delivery-rules';
+import { compileStoredFilter } from './endpoint-filter-rules';
 import { filterDigest } from './endpoint-filter.sql';
 import { EndpointFilterRow, EndpointsRepository } from './endpoints.repository';
 
@@ -12,12 +13,6 @@ export interface ApplicationFilters {
 }
 
 const NO_FILTERS: ApplicationFilters = { endpoints: [], digests: new Map() };
-
-/**
- * Stored filters are compiled without the current limits: a filter accepted under larger limits keeps working if
- * ENDPOINT_FILTER_MAX_* are lowered later. These bounds only keep the compiler itself safe.
- */
-export const STORED_FILTER_LIMITS: FilterLimits = { maxBytes: 1 << 20, maxDepth: 256 };
 
 interface Entry {
   value: Promise<ApplicationFilters>;
@@ -80,7 +75,7 @@ export class EndpointFilterCache {
       // The guard compares every stored filter, compiled or not: an unreadable one (never written by the API)
       // delivers everything rather than dropping events.
       app.digests.set(row.id, filterDigest(row.filter));
-      const compiled = compileStored(row.filter);
+      const compiled = compileStoredFilter(row.filter);
       if (compiled === null) {
         this.logger.error(`endpoint ${row.id}: its stored filter is not a valid filter; it is not applied`);
         continue;
@@ -97,15 +92,4 @@ export class EndpointFilterCache {
     this.lastSweep = now;
     for (const [id, entry] of this.entries) if (now - entry.loadedAt >= ttl) this.entries.delete(id);
   }
-}
-
-function compileStored(text: string) {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  const r = validateFilter(parsed, STORED_FILTER_LIMITS);
-  return r.ok ? r.filter : null;
 }

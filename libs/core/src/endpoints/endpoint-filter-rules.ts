@@ -27,3 +27,24 @@ export function checkFilterText(
   }
   return { ok: true, text, filter: r.filter };
 }
+
+/**
+ * Stored filters are compiled without the current limits: a filter accepted under larger limits keeps working if
+ * ENDPOINT_FILTER_MAX_* are lowered later. These bounds only keep the compiler itself safe.
+ */
+export const STORED_FILTER_LIMITS: FilterLimits = { maxBytes: 1 << 20, maxDepth: 256 };
+
+/**
+ * A stored filter compiled as the fan-out applies it (EndpointFilterCache) and the filter test call explains it;
+ * null when the text no longer compiles (it is then not applied).
+ */
+export function compileStoredFilter(text: string): CompiledFilter | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const r = validateFilter(parsed, STORED_FILTER_LIMITS);
+  return r.ok ? r.filter : null;
+}

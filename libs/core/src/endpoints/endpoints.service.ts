@@ -20,8 +20,8 @@ import { EndpointSecretsService } from '../secrets/endpoint-secrets.service';
 import { webhookSecretProblem } from '../secrets/webhook-secret';
 import type { EndpointCircuit } from './endpoint-circuit';
 import { EVENT_TYPE_PATTERN, checkEndpointHeaders, checkEndpointUrl } from './endpoint-rules';
-import { EndpointFilterCache, STORED_FILTER_LIMITS } from './endpoint-filter-cache';
-import { checkFilterText } from './endpoint-filter-rules';
+import { EndpointFilterCache } from './endpoint-filter-cache';
+import { checkFilterText, compileStoredFilter } from './endpoint-filter-rules';
 import {
   DEFAULT_ENDPOINT_ORDERING,
   DEFAULT_ORDERING_ON_FAILURE,
@@ -298,9 +298,8 @@ export class EndpointsService {
       else problems.push(...r.problems);
       text = input.filter;
     } else if (text !== null) {
-      // Compiled without today's limits: a stored filter is applied whatever they became (as at fan-out).
-      const r = checkFilterText(text, STORED_FILTER_LIMITS);
-      compiled = r.ok ? r.filter : null;
+      // Compiled as the fan-out compiles it: without today's limits (a stored filter applies whatever they became).
+      compiled = compileStoredFilter(text);
     }
     if (problems.length) throw new InvalidInputError(problems);
     if (compiled === null) {
