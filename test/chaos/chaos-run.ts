@@ -77,6 +77,11 @@ const CHAOS_ENV = {
   JOB_STALLED_INTERVAL_MS: '1000',
   ENDPOINT_CACHE_TTL_MS: '1000',
   SHUTDOWN_GRACE_MS: '8000',
+  // Short cool-downs, as the retries are short: a circuit the faults open must be able to fail a probe or two (the
+  // receiver's faults are planned per delivery, so a probe can draw one) and still close before the settle deadline.
+  // With the defaults (30 s doubling) two failed probes keep it open for 90 s more.
+  CIRCUIT_COOLDOWN_MIN_SECONDS: '2',
+  CIRCUIT_COOLDOWN_MAX_SECONDS: '10',
 };
 
 /** What a process prints once it is up (the worker's and the API's start lines). */

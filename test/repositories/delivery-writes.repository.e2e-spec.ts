@@ -10,6 +10,7 @@ import {
   newId,
 } from '@tern/core';
 import { PrismaService } from '@tern/database';
+import { Client } from 'pg';
 import { releaseForTest } from '../support/release';
 import { createScratchDatabase, sql } from '../support/scratch-db';
 import { TEST_ENV } from '../support/test-env';
@@ -149,6 +150,70 @@ describe('delivery writes: fan-out, disable, re-queue (repositories on a real da
     assert.equal(releasable, true, 'releasable again: the dispatcher will release it');
     const [again] = await attempts.claim(await releaseForTest(url, [dlv]), 60_000);
     assert.ok(again && 'claimToken' in again, `claimed again, got ${JSON.stringify(again)}`);
+  });
+
+  it('deleting an endpoint locks its pending deliveries in id order: no deadlock with a claim holding the lower id', async () => {
+    const ep = await endpoint();
+    const [low, high] = [newId('dlv'), newId('dlv')].sort();
+    // The higher id first on the heap and newest: a scan of the table, or of an endpoint index (created_at DESC),
+    // meets it first.
+    for (const [id, age] of [
+      [high, '1 minute'],
+      [low, '2 minutes'],
+    ]) {
+      const [{ ev }] = await sql<{ ev: string }>(
+        url,
+        `INSERT INTO events (application_id, event_type, payload) VALUES ($1, 't', '{}') RETURNING id AS ev`,
+        [app],
+      );
+      await sql(
+        url,
+        `INSERT INTO deliveries (id, application_id, event_id, endpoint_id, event_type, deadline_at, created_at)
+         VALUES ($1, $2, $3, $4, 't', now() + interval '1 day', now() - $5::interval)`,
+        [id, app, ev, ep, age],
+      );
+    }
+    // A worker's claim takes its job's deliveries in id order: it holds the lower one and wants the higher next.
+    const claim = new Client({ connectionString: url });
+    await claim.connect();
+    try {
+      await claim.query('BEGIN');
+      await claim.query(`SELECT 1 FROM deliveries WHERE id = $1 FOR UPDATE`, [low]);
+      const deleting = endpoints.softDelete(app, ep);
+      const settled = deleting.then(
+        (v) => ({ ok: true as const, v }),
+        (e: unknown) => ({ ok: false as const, e }),
+      );
+      // Until the delete waits on a row lock.
+      for (let i = 0; ; i++) {
+        const [{ n }] = await sql<{ n: number }>(
+          url,
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+           WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'UPDATE deliveries%'`,
+        );
+        if (n > 0) break;
+        assert.ok(i < 200, 'the delete never waited on the claimed delivery');
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      // Without the id order the delete holds the higher row here and Postgres aborts one of the two (deadlock).
+      await claim.query(`SET lock_timeout = '5s'`);
+      await claim.query(`SELECT 1 FROM deliveries WHERE id = $1 FOR UPDATE`, [high]);
+      await claim.query('COMMIT');
+      const r = await settled;
+      assert.ok(r.ok, `the delete failed: ${r.ok ? '' : String(r.e)}`);
+      assert.equal(r.v, true);
+      const rows = await sql<{ status: string }>(
+        url,
+        `SELECT status::text FROM deliveries WHERE endpoint_id = $1 ORDER BY id`,
+        [ep],
+      );
+      assert.deepEqual(
+        rows.map((x) => x.status),
+        ['failed', 'failed'],
+      );
+    } finally {
+      await claim.end();
+    }
   });
 
   it('requeueFailed takes failed deliveries in [since, until), oldest first, up to max, and says where to go on', async () => {

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AppConfig } from '@tern/config';
 import { PrismaService } from '@tern/database';
 import type { RecordedOutcome } from '../deliveries/delivery.model';
-import { failDeliverySetSql } from '../deliveries/delivery-writes.sql';
+import { failDeliverySetSql, pendingInIdOrderSql } from '../deliveries/delivery-writes.sql';
 import { deliveryFailedSourceSql, operationalEventCtes } from '../operational/operational-events.sql';
 import type { ReleasedDelivery } from '../queue/queue.constants';
 import { failureStreakCtes } from './failure-streak.sql';
@@ -308,7 +308,7 @@ export class DeliveryAttemptsRepository {
   /** Fails pending deliveries without an attempt (endpoint gone or disabled before they were tried). */
   async failWithoutAttempt(deliveryIds: string[], reason: string): Promise<void> {
     await this.prisma.$executeRawUnsafe(
-      `UPDATE deliveries SET ${failDeliverySetSql('$2')} WHERE id = ANY($1::text[]) AND status = 'pending'`,
+      `UPDATE deliveries SET ${failDeliverySetSql('$2')} WHERE ${pendingInIdOrderSql('id = ANY($1::text[])')}`,
       deliveryIds,
       reason,
     );

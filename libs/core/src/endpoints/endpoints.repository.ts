@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Prisma, PrismaService } from '@tern/database';
 import { AppConfig } from '@tern/config';
 import { keysetAfter, newestFirst, PageCursor } from '../common/pagination';
-import { failDeliverySetSql, notifyDispatcher } from '../deliveries/delivery-writes.sql';
+import { failDeliverySetSql, notifyDispatcher, pendingInIdOrderSql } from '../deliveries/delivery-writes.sql';
 import type { EndpointOrdering, OrderingOnFailure } from '../ordering/ordering.model';
 import { OPERATIONAL_EVENT } from '../operational/operational-events.model';
 import { writeOperationalEvents } from '../operational/operational-events.sql';
@@ -124,7 +124,7 @@ export async function notifyEndpointChanged(tx: Tx, endpointId: string): Promise
 async function failPendingDeliveries(tx: Tx, endpointId: string, lastError: string): Promise<number> {
   // $executeRawUnsafe: the SET list is the shared fragment; values go as parameters.
   return tx.$executeRawUnsafe(
-    `UPDATE deliveries SET ${failDeliverySetSql('$2')} WHERE endpoint_id = $1 AND status = 'pending'`,
+    `UPDATE deliveries SET ${failDeliverySetSql('$2')} WHERE ${pendingInIdOrderSql('endpoint_id = $1')}`,
     endpointId,
     lastError,
   );
