@@ -5,6 +5,7 @@ import {
   DispatchCycle,
   DispatchLimits,
   DispatchRepository,
+  DISPATCH_COUNTS_SQL,
   ORDERED_ENDPOINTS_CTE,
   orderedHeadsCtes,
   ReleasedBatch,
@@ -571,6 +572,40 @@ describe('DispatchRepository: release cycles (real database)', () => {
     );
     assert.equal(got.length, 100);
     assert.deepEqual(got.map((r) => r.id).sort(), lowest.map((r) => r.id).sort());
+  });
+
+  it('due work is counted from the releasable index, not by scanning the finished deliveries ahead of it', async () => {
+    // One endpoint with most of the table's pending rows behind as many finished ones: "a sequential scan until
+    // LIMIT rows" looked cheapest and read every finished row first (and the whole table for a level with none) —
+    // 48 ms a cycle behind a 44,000-delivery backlog (bench fairness phase).
+    const app = await application();
+    const ep = await endpoint(app, { maxInFlight: 200 });
+    await deliveries(app, ep, 20_000);
+    await sql(
+      url,
+      `UPDATE deliveries SET status = 'succeeded', completed_at = now() WHERE endpoint_id = $1`,
+      [ep],
+    );
+    await sql(url, `VACUUM deliveries`);
+    await deliveries(app, ep, 20_000);
+    await sql(url, `ANALYZE deliveries`);
+    const plan = await sql<{ 'QUERY PLAN': string }>(url, `EXPLAIN ${DISPATCH_COUNTS_SQL}`, [
+      [ep],
+      [200],
+      500,
+      ['high', 'normal', 'low'],
+      [false],
+    ]);
+    const text = plan.map((r) => r['QUERY PLAN']).join('\n');
+    assert.doesNotMatch(text, /Seq Scan on deliveries/, text);
+    const [counts] = await sql<{ in_flight: number; due: number[] }>(url, DISPATCH_COUNTS_SQL, [
+      [ep],
+      [200],
+      500,
+      ['high', 'normal', 'low'],
+      [false],
+    ]);
+    assert.deepEqual({ inFlight: counts.in_flight, due: counts.due }, { inFlight: 0, due: [0, 200, 0] });
   });
 
   /** What the worker's record does to a released delivery: ends it (or schedules a retry in `retryInMs`). */
