@@ -701,22 +701,24 @@ class Bench {
   }
 
   /**
-   * Keeps `label`'s pending deliveries at `target` until `stop()`: every FAIRNESS_TOPUP_POLL_MS, whole batches of
-   * PRELOAD_BATCH events for what is missing. `stop()` resolves to the events added and the lowest pending count
-   * seen.
+   * Keeps `label`'s undelivered events at `target` until `stop()`: every FAIRNESS_TOPUP_POLL_MS, whole batches of
+   * PRELOAD_BATCH events for what is missing. Undelivered = `loaded` + added − what the sink has (its in-process
+   * count: a count(*) of the backlog every 200 ms took 60 ms of Postgres each, enough to mark the machine busy).
+   * `stop()` resolves to the events added and the lowest undelivered count seen.
    */
   private topUp(
     key: string,
     eventType: string,
     label: string,
     target: number,
+    loaded: number,
   ): { stop: () => Promise<{ added: number; minPending: number }> } {
     let stopped = false;
     let added = 0;
     let minPending = Infinity;
     const loop = (async () => {
       while (!stopped) {
-        const pending = await this.pendingCount(label);
+        const pending = loaded + added - (await this.sinkStats(label)).unique;
         minPending = Math.min(minPending, pending);
         const batches = Math.floor((target - pending) / PRELOAD_BATCH);
         if (batches > 0) {
@@ -1696,7 +1698,8 @@ class Bench {
         a.pendingAtStart = await this.pendingCount('fairness-a');
         a.deliveredAtStart = (await this.sinkStats('fairness-a')).unique;
         a.startAt = wallNow();
-        if (FAIRNESS_TOPUP) feeder = this.topUp(keyA, EVENT_TYPES.fairnessA, 'fairness-a', FAIRNESS_BACKLOG);
+        if (FAIRNESS_TOPUP)
+          feeder = this.topUp(keyA, EVENT_TYPES.fairnessA, 'fairness-a', FAIRNESS_BACKLOG, FAIRNESS_BACKLOG);
       },
       afterSend: async () => {
         if (feeder) fed = await feeder.stop();
